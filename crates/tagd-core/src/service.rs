@@ -1,0 +1,318 @@
+//! The tag service: validates whole requests, builds change sets, pages queries. Every dialect
+//! calls this; it is the only caller of [`Store`] on the request path.
+
+use std::collections::BTreeSet;
+
+use crate::account::AccountId;
+use crate::change::{ApplyReport, Atomicity, ChangeSet, ResourceChange, ResourceProblem, TagOp};
+use crate::error::CoreError;
+use crate::model::{ResourceId, ResourceRef, ResourceType, Tag};
+use crate::page::{TokenCodec, fingerprint};
+use crate::query::{Cursor, ResourceQuery, ResourceTags, TagFilter, TypeFilter};
+use crate::rules::{CallLimits, RuleSet, rules_for_namespace};
+use crate::store::Store;
+
+/// Which keys an untag request removes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum UntagKeys {
+    Keys(Vec<String>),
+    /// Every user tag (system tags stay).
+    All,
+}
+
+/// One (resource, tag) row of a row-paged listing (RDS `ListTagResources`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TagRow {
+    pub resource_type: ResourceType,
+    pub id: ResourceId,
+    pub key: String,
+    pub value: String,
+}
+
+/// A page of results and the token for the next one (`None` on the last page).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub next_token: Option<String>,
+}
+
+/// The tag service over one store.
+pub struct TagService<S> {
+    store: S,
+    tokens: TokenCodec,
+    require_registered: bool,
+}
+
+impl<S: Store> TagService<S> {
+    /// Opens the service; reads the store's page-token key.
+    pub async fn new(store: S, require_registered: bool) -> Result<Self, CoreError> {
+        let key = store.token_key().await?;
+        Ok(Self { store, tokens: TokenCodec::new(key), require_registered })
+    }
+
+    pub fn store(&self) -> &S {
+        &self.store
+    }
+
+    pub fn requires_registered_resources(&self) -> bool {
+        self.require_registered
+    }
+
+    /// Adds or overwrites `tags` on every resource. The request is validated whole first.
+    pub async fn tag_resources(
+        &self,
+        account: &AccountId,
+        resources: Vec<ResourceRef>,
+        tags: Vec<Tag>,
+        limits: &CallLimits,
+        atomicity: Atomicity,
+    ) -> Result<ApplyReport, CoreError> {
+        let resources = check_resources(resources, limits)?;
+        if tags.is_empty() {
+            return Err(CoreError::NoTags);
+        }
+        if tags.len() > limits.max_tags {
+            return Err(CoreError::TooManyTags { max: limits.max_tags });
+        }
+        for rules in namespaces(&resources) {
+            for (index, tag) in tags.iter().enumerate() {
+                rules.check_key(&tag.key).map_err(|problem| CoreError::InvalidTag { index, problem })?;
+                rules
+                    .check_value(&tag.value)
+                    .map_err(|problem| CoreError::InvalidTag { index, problem })?;
+            }
+        }
+        let mut seen = BTreeSet::new();
+        for tag in &tags {
+            if !seen.insert(tag.key.as_str()) {
+                return Err(CoreError::DuplicateTagKey { key: tag.key.clone() });
+            }
+        }
+        let op = TagOp::Set(tags);
+        self.apply(account, resources, &op, atomicity).await
+    }
+
+    /// Removes keys (or every user tag) from every resource. Absent keys are ignored.
+    pub async fn untag_resources(
+        &self,
+        account: &AccountId,
+        resources: Vec<ResourceRef>,
+        keys: UntagKeys,
+        limits: &CallLimits,
+        atomicity: Atomicity,
+    ) -> Result<ApplyReport, CoreError> {
+        let resources = check_resources(resources, limits)?;
+        let op = match keys {
+            UntagKeys::All => TagOp::RemoveAll,
+            UntagKeys::Keys(keys) => {
+                if keys.is_empty() {
+                    return Err(CoreError::NoTags);
+                }
+                if keys.len() > limits.max_untag_keys {
+                    return Err(CoreError::TooManyTags { max: limits.max_untag_keys });
+                }
+                for rules in namespaces(&resources) {
+                    for (index, key) in keys.iter().enumerate() {
+                        check_removable_key(rules, key)
+                            .map_err(|problem| CoreError::InvalidTag { index, problem })?;
+                    }
+                }
+                TagOp::Remove(keys)
+            }
+        };
+        self.apply(account, resources, &op, atomicity).await
+    }
+
+    async fn apply(
+        &self,
+        account: &AccountId,
+        resources: Vec<ResourceRef>,
+        op: &TagOp,
+        atomicity: Atomicity,
+    ) -> Result<ApplyReport, CoreError> {
+        let changes = resources
+            .into_iter()
+            .map(|resource| ResourceChange { resource, op: op.clone() })
+            .collect();
+        let change_set = ChangeSet {
+            account: account.clone(),
+            changes,
+            atomicity,
+            require_registered: self.require_registered,
+        };
+        let report = self.store.apply(change_set).await?;
+        if atomicity == Atomicity::AllOrNothing
+            && let Some(failure) = report.failures.first()
+        {
+            let failure = failure.clone();
+            return Err(match failure.problem {
+                ResourceProblem::TagQuotaExceeded => CoreError::TagQuotaExceeded { failure },
+                ResourceProblem::NotRegistered => CoreError::ResourceNotFound { failure },
+            });
+        }
+        Ok(report)
+    }
+
+    /// Lists one row per (resource, tag) pair, in (type, id, key) order, `max_rows` a page.
+    /// `token` is the previous page's `next_token`.
+    pub async fn list_tag_rows(
+        &self,
+        mut query: ResourceQuery,
+        token: Option<&str>,
+        max_rows: usize,
+    ) -> Result<Page<TagRow>, CoreError> {
+        let scope = query_scope("rows", &query);
+        // The first row of this page: the token's (type, id, key).
+        let mut first_row: Option<(ResourceType, ResourceId, String)> = None;
+        query.start = None;
+        if let Some(token) = token {
+            let fields = self.tokens.open(&scope, token).ok_or(CoreError::InvalidPageToken)?;
+            let [rtype, id, key] = fields.as_slice() else {
+                return Err(CoreError::InvalidPageToken);
+            };
+            let resource_type =
+                ResourceType::parse_canonical(rtype).ok_or(CoreError::InvalidPageToken)?;
+            let id = ResourceId::parse(id).ok_or(CoreError::InvalidPageToken)?;
+            query.start =
+                Some(Cursor { resource_type: resource_type.clone(), id: id.clone(), inclusive: true });
+            first_row = Some((resource_type, id, key.clone()));
+        }
+        // Every returned resource has at least one row, so max_rows + 1 resources are enough to
+        // fill the page and know whether another follows.
+        query.limit = max_rows + 1;
+        let resources = self.store.query(query).await?;
+        let mut rows = Vec::new();
+        for found in &resources {
+            // Rows of the token's resource before its key were on the previous page.
+            let skip_below = first_row.as_ref().and_then(|(t, id, key)| {
+                (t == &found.resource.resource_type && id == &found.resource.id).then_some(key)
+            });
+            for (key, value) in found.tags.iter() {
+                if skip_below.is_some_and(|first| key < first.as_str()) {
+                    continue;
+                }
+                let row = TagRow {
+                    resource_type: found.resource.resource_type.clone(),
+                    id: found.resource.id.clone(),
+                    key: key.to_owned(),
+                    value: value.to_owned(),
+                };
+                if rows.len() == max_rows {
+                    let next = self.tokens.seal(
+                        &scope,
+                        &[row.resource_type.as_str(), row.id.as_str(), &row.key],
+                    );
+                    return Ok(Page { items: rows, next_token: Some(next) });
+                }
+                rows.push(row);
+            }
+        }
+        Ok(Page { items: rows, next_token: None })
+    }
+
+    /// Lists whole resources with all their tags, `page_size` resources a page.
+    pub async fn list_resources(
+        &self,
+        mut query: ResourceQuery,
+        token: Option<&str>,
+        page_size: usize,
+    ) -> Result<Page<ResourceTags>, CoreError> {
+        let scope = query_scope("resources", &query);
+        query.start = None;
+        if let Some(token) = token {
+            let fields = self.tokens.open(&scope, token).ok_or(CoreError::InvalidPageToken)?;
+            let [rtype, id] = fields.as_slice() else {
+                return Err(CoreError::InvalidPageToken);
+            };
+            let resource_type =
+                ResourceType::parse_canonical(rtype).ok_or(CoreError::InvalidPageToken)?;
+            let id = ResourceId::parse(id).ok_or(CoreError::InvalidPageToken)?;
+            query.start = Some(Cursor { resource_type, id, inclusive: true });
+        }
+        query.limit = page_size + 1;
+        let mut items = self.store.query(query).await?;
+        let mut next_token = None;
+        if items.len() > page_size {
+            let next = items.swap_remove(page_size);
+            items.truncate(page_size);
+            next_token = Some(self.tokens.seal(
+                &scope,
+                &[next.resource.resource_type.as_str(), next.resource.id.as_str()],
+            ));
+        }
+        Ok(Page { items, next_token })
+    }
+}
+
+/// Untag keys must be non-blank and may not name system tags; other rules (length, URLs) do not
+/// matter for a key that is only removed.
+fn check_removable_key(rules: &RuleSet, key: &str) -> Result<(), crate::rules::TagRuleError> {
+    use crate::rules::TagRuleError;
+    if key.trim().is_empty() {
+        return Err(TagRuleError::KeyBlank);
+    }
+    if rules.reserved_key_prefixes.iter().any(|p| key.starts_with(p)) {
+        return Err(TagRuleError::KeyReserved);
+    }
+    Ok(())
+}
+
+/// Checks the resource count and drops repeated resources (keeping first positions).
+fn check_resources(
+    resources: Vec<ResourceRef>,
+    limits: &CallLimits,
+) -> Result<Vec<ResourceRef>, CoreError> {
+    if resources.is_empty() {
+        return Err(CoreError::NoResources);
+    }
+    if resources.len() > limits.max_resources {
+        return Err(CoreError::TooManyResources { max: limits.max_resources });
+    }
+    let mut seen = BTreeSet::new();
+    let mut unique = Vec::with_capacity(resources.len());
+    for resource in resources {
+        if seen.insert(resource.clone()) {
+            unique.push(resource);
+        }
+    }
+    Ok(unique)
+}
+
+/// The rule sets of the namespaces the resources belong to, each once.
+fn namespaces(resources: &[ResourceRef]) -> Vec<&'static RuleSet> {
+    let mut out: Vec<&'static RuleSet> = Vec::new();
+    for resource in resources {
+        let rules = rules_for_namespace(resource.resource_type.namespace());
+        if !out.iter().any(|r| std::ptr::eq(*r, rules)) {
+            out.push(rules);
+        }
+    }
+    out
+}
+
+/// What makes two queries "the same" for their page tokens: everything but the position.
+fn query_scope(kind: &str, query: &ResourceQuery) -> [u8; 32] {
+    let mut parts: Vec<String> = vec![
+        kind.to_owned(),
+        query.account.as_str().to_owned(),
+        query.region.as_str().to_owned(),
+    ];
+    parts.push(match &query.types {
+        TypeFilter::Exact(t) => format!("type={t}"),
+        TypeFilter::Namespace(ns) => format!("ns={ns}"),
+    });
+    let mut ids: Vec<&str> = query.ids.iter().map(ResourceId::as_str).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    parts.push(format!("ids={}", ids.len()));
+    parts.extend(ids.iter().map(|id| (*id).to_owned()));
+    let mut tags: Vec<&TagFilter> = query.tags.iter().collect();
+    tags.sort_by(|a, b| (&a.key, &a.value).cmp(&(&b.key, &b.value)));
+    parts.push(format!("tags={}", tags.len()));
+    for tag in tags {
+        parts.push(tag.key.clone());
+        parts.push(tag.value.clone().map_or_else(|| "\u{0}".to_owned(), |v| format!("={v}")));
+    }
+    let refs: Vec<&str> = parts.iter().map(String::as_str).collect();
+    fingerprint(&refs)
+}

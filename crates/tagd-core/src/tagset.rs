@@ -1,0 +1,140 @@
+//! A resource's tags and the one function that changes them under a rule set.
+
+use std::collections::BTreeMap;
+
+use crate::change::{ResourceProblem, TagOp};
+use crate::model::Tag;
+use crate::rules::RuleSet;
+
+/// The tags of one resource, sorted by key; one value per key.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct TagSet(BTreeMap<String, String>);
+
+impl TagSet {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    pub fn from_tags(tags: impl IntoIterator<Item = Tag>) -> Self {
+        Self(tags.into_iter().map(|t| (t.key, t.value)).collect())
+    }
+
+    pub fn get(&self, key: &str) -> Option<&str> {
+        self.0.get(key).map(String::as_str)
+    }
+
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// Iterates `(key, value)` in key order.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.0.iter().map(|(k, v)| (k.as_str(), v.as_str()))
+    }
+
+    pub fn insert(&mut self, key: String, value: String) {
+        self.0.insert(key, value);
+    }
+
+    /// Whether this set carries `key` (with `value`, when one is given).
+    pub fn matches(&self, key: &str, value: Option<&str>) -> bool {
+        match (self.0.get(key), value) {
+            (Some(_), None) => true,
+            (Some(have), Some(want)) => have == want,
+            (None, _) => false,
+        }
+    }
+
+    /// The set after `op`, or why the resource cannot take it. System tags (per `rules`) are
+    /// never removed by `RemoveAll`/`Replace` and do not count against the per-resource limit.
+    pub fn apply(&self, op: &TagOp, rules: &RuleSet) -> Result<TagSet, ResourceProblem> {
+        let mut next = self.0.clone();
+        match op {
+            TagOp::Set(tags) => {
+                for tag in tags {
+                    next.insert(tag.key.clone(), tag.value.clone());
+                }
+            }
+            TagOp::Remove(keys) => {
+                for key in keys {
+                    next.remove(key);
+                }
+            }
+            TagOp::RemoveAll => next.retain(|k, _| rules.is_system_key(k)),
+            TagOp::Replace(tags) => {
+                next.retain(|k, _| rules.is_system_key(k));
+                for tag in tags {
+                    next.insert(tag.key.clone(), tag.value.clone());
+                }
+            }
+        }
+        // Removals are always allowed, even on a resource over a (since lowered) limit.
+        let adds = matches!(op, TagOp::Set(_) | TagOp::Replace(_));
+        let user_tags = next.keys().filter(|k| !rules.is_system_key(k)).count();
+        if adds && user_tags > rules.max_tags_per_resource {
+            return Err(ResourceProblem::TagQuotaExceeded);
+        }
+        Ok(TagSet(next))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rules::ALIYUN_RULES;
+
+    fn set(n: usize) -> TagSet {
+        TagSet::from_tags((0..n).map(|i| Tag::new(format!("k{i:02}"), "v")))
+    }
+
+    #[test]
+    fn overwrite_does_not_count_twice() {
+        let twenty = set(20);
+        let op = TagOp::Set(vec![Tag::new("k00", "new")]);
+        let after = twenty.apply(&op, &ALIYUN_RULES).expect("overwrite fits");
+        assert_eq!(after.len(), 20);
+        assert_eq!(after.get("k00"), Some("new"));
+    }
+
+    #[test]
+    fn the_twenty_first_tag_is_refused() {
+        let op = TagOp::Set(vec![Tag::new("k20", "v")]);
+        assert_eq!(set(20).apply(&op, &ALIYUN_RULES), Err(ResourceProblem::TagQuotaExceeded));
+        assert!(set(19).apply(&op, &ALIYUN_RULES).is_ok());
+    }
+
+    #[test]
+    fn remove_all_keeps_system_tags() {
+        let mut s = set(3);
+        s.insert("acs:rm:rgId".into(), "rg-1".into());
+        let after = s.apply(&TagOp::RemoveAll, &ALIYUN_RULES).expect("ok");
+        assert_eq!(after.iter().collect::<Vec<_>>(), vec![("acs:rm:rgId", "rg-1")]);
+    }
+
+    #[test]
+    fn replace_swaps_user_tags() {
+        let after = set(3)
+            .apply(&TagOp::Replace(vec![Tag::new("a", "1")]), &ALIYUN_RULES)
+            .expect("ok");
+        assert_eq!(after.iter().collect::<Vec<_>>(), vec![("a", "1")]);
+    }
+
+    #[test]
+    fn remove_missing_key_is_a_no_op() {
+        let after = set(2).apply(&TagOp::Remove(vec!["zz".into()]), &ALIYUN_RULES).expect("ok");
+        assert_eq!(after, set(2));
+    }
+
+    #[test]
+    fn matches_key_only_and_key_value() {
+        let s = set(1);
+        assert!(s.matches("k00", None));
+        assert!(s.matches("k00", Some("v")));
+        assert!(!s.matches("k00", Some("w")));
+        assert!(!s.matches("zz", None));
+    }
+}
