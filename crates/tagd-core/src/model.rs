@@ -10,7 +10,8 @@ impl Region {
     pub fn parse(s: &str) -> Option<Self> {
         let ok = !s.is_empty()
             && s.len() <= 64
-            && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+            && s.bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
         ok.then(|| Self(s.to_owned()))
     }
 
@@ -38,7 +39,8 @@ impl ResourceType {
         let valid = |s: &str| {
             !s.is_empty()
                 && s.len() <= 64
-                && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+                && s.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
         };
         if !(valid(namespace) && valid(product) && valid(kind)) {
             return None;
@@ -97,7 +99,8 @@ pub struct ResourceId(String);
 impl ResourceId {
     pub fn parse(s: &str) -> Option<Self> {
         let chars = s.chars().count();
-        let ok = (1..=256).contains(&chars) && !s.chars().any(|c| c.is_whitespace() || c.is_control());
+        let ok =
+            (1..=256).contains(&chars) && !s.chars().any(|c| c.is_whitespace() || c.is_control());
         ok.then(|| Self(s.to_owned()))
     }
 
@@ -129,7 +132,10 @@ pub struct Tag {
 
 impl Tag {
     pub fn new(key: impl Into<String>, value: impl Into<String>) -> Self {
-        Self { key: key.into(), value: value.into() }
+        Self {
+            key: key.into(),
+            value: value.into(),
+        }
     }
 }
 
@@ -144,7 +150,10 @@ mod tests {
         assert_eq!(t.namespace(), "ALIYUN");
         assert_eq!(t.product(), "RDS");
         assert_eq!(t.kind(), "INSTANCE");
-        assert_eq!(ResourceType::parse_canonical("ALIYUN::rds::Instance"), Some(t));
+        assert_eq!(
+            ResourceType::parse_canonical("ALIYUN::rds::Instance"),
+            Some(t)
+        );
         assert!(ResourceType::parse_canonical("ALIYUN::RDS").is_none());
         assert!(ResourceType::parse_canonical("A::B::C::D").is_none());
         assert!(ResourceType::new("a b", "x", "y").is_none());

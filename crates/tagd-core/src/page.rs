@@ -103,7 +103,11 @@ mod tests {
         let token = codec().seal(&scope, &["ALIYUN::RDS::INSTANCE", "rm-1", "env"]);
         assert_eq!(
             codec().open(&scope, &token),
-            Some(vec!["ALIYUN::RDS::INSTANCE".into(), "rm-1".into(), "env".into()])
+            Some(vec![
+                "ALIYUN::RDS::INSTANCE".into(),
+                "rm-1".into(),
+                "env".into()
+            ])
         );
         let other = fingerprint(&["acct", "cn-beijing"]);
         assert_eq!(codec().open(&other, &token), None);
@@ -113,7 +117,13 @@ mod tests {
     #[test]
     fn garbage_is_refused() {
         let scope = fingerprint(&["x"]);
-        for bad in ["", "abc", "!!!!", "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", "212db86sca438481"] {
+        for bad in [
+            "",
+            "abc",
+            "!!!!",
+            "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+            "212db86sca438481",
+        ] {
             assert_eq!(codec().open(&scope, bad), None, "{bad}");
         }
     }

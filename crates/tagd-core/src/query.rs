@@ -43,7 +43,11 @@ impl Cursor {
     /// Whether `(t, id)` lies at or after this cursor.
     pub fn admits(&self, t: &ResourceType, id: &ResourceId) -> bool {
         let here = (&self.resource_type, &self.id);
-        if self.inclusive { (t, id) >= here } else { (t, id) > here }
+        if self.inclusive {
+            (t, id) >= here
+        } else {
+            (t, id) > here
+        }
     }
 }
 
@@ -57,7 +61,8 @@ pub struct ResourceQuery {
     pub account: AccountId,
     pub region: Region,
     pub types: TypeFilter,
-    pub ids: Vec<ResourceId>,
+    /// Resources named by (type, id); OR'ed.
+    pub ids: Vec<(ResourceType, ResourceId)>,
     pub tags: Vec<TagFilter>,
     pub start: Option<Cursor>,
     /// At most this many resources are returned.
@@ -67,7 +72,11 @@ pub struct ResourceQuery {
 impl ResourceQuery {
     /// Whether a resource with these tags satisfies every tag condition.
     pub fn tags_match(&self, tags: &TagSet) -> bool {
-        !tags.is_empty() && self.tags.iter().all(|f| tags.matches(&f.key, f.value.as_deref()))
+        !tags.is_empty()
+            && self
+                .tags
+                .iter()
+                .all(|f| tags.matches(&f.key, f.value.as_deref()))
     }
 }
 

@@ -94,7 +94,11 @@ impl RuleSet {
         if key.chars().count() > self.max_key_chars {
             return Err(TagRuleError::KeyTooLong);
         }
-        if self.reserved_key_prefixes.iter().any(|p| key.starts_with(p)) {
+        if self
+            .reserved_key_prefixes
+            .iter()
+            .any(|p| key.starts_with(p))
+        {
             return Err(TagRuleError::KeyReserved);
         }
         if self.forbid_urls && has_url(key) {
@@ -109,7 +113,11 @@ impl RuleSet {
     /// Checks one value against these rules.
     pub fn check_value(&self, value: &str) -> Result<(), TagRuleError> {
         if value.is_empty() {
-            return if self.allow_empty_value { Ok(()) } else { Err(TagRuleError::ValueEmpty) };
+            return if self.allow_empty_value {
+                Ok(())
+            } else {
+                Err(TagRuleError::ValueEmpty)
+            };
         }
         if value.trim().is_empty() && self.charset != Charset::BaiduTag {
             return Err(TagRuleError::ValueBlank);
@@ -117,7 +125,11 @@ impl RuleSet {
         if value.chars().count() > self.max_value_chars {
             return Err(TagRuleError::ValueTooLong);
         }
-        if self.reserved_value_prefixes.iter().any(|p| value.starts_with(p)) {
+        if self
+            .reserved_value_prefixes
+            .iter()
+            .any(|p| value.starts_with(p))
+        {
             return Err(TagRuleError::ValueReserved);
         }
         if self.forbid_urls && has_url(value) {
@@ -162,8 +174,11 @@ pub struct CallLimits {
 }
 
 /// RDS 2014-08-15 `TagResources` / `UntagResources` / `ListTagResources`.
-pub const ALIYUN_RDS_LIMITS: CallLimits =
-    CallLimits { max_resources: 50, max_tags: 20, max_untag_keys: 20 };
+pub const ALIYUN_RDS_LIMITS: CallLimits = CallLimits {
+    max_resources: 50,
+    max_tags: 20,
+    max_untag_keys: 20,
+};
 
 #[cfg(test)]
 mod tests {
@@ -178,7 +193,10 @@ mod tests {
         assert_eq!(r.check_key(&"k".repeat(129)), Err(TagRuleError::KeyTooLong));
         // Lengths count characters, not bytes: 128 CJK characters are 384 bytes.
         assert_eq!(r.check_key(&"数".repeat(128)), Ok(()));
-        assert_eq!(r.check_key(&"数".repeat(129)), Err(TagRuleError::KeyTooLong));
+        assert_eq!(
+            r.check_key(&"数".repeat(129)),
+            Err(TagRuleError::KeyTooLong)
+        );
         assert_eq!(r.check_key("aliyun-team"), Err(TagRuleError::KeyReserved));
         assert_eq!(r.check_key("acs:rm:rgId"), Err(TagRuleError::KeyReserved));
         assert_eq!(r.check_key("see http://x"), Err(TagRuleError::KeyHasUrl));
@@ -193,7 +211,10 @@ mod tests {
         assert_eq!(r.check_value(""), Ok(()));
         assert_eq!(r.check_value("  "), Err(TagRuleError::ValueBlank));
         assert_eq!(r.check_value(&"v".repeat(128)), Ok(()));
-        assert_eq!(r.check_value(&"v".repeat(129)), Err(TagRuleError::ValueTooLong));
+        assert_eq!(
+            r.check_value(&"v".repeat(129)),
+            Err(TagRuleError::ValueTooLong)
+        );
         assert_eq!(r.check_value("acs:x"), Err(TagRuleError::ValueReserved));
         assert_eq!(r.check_value("aliyun"), Ok(()));
         assert_eq!(r.check_value("a http://b"), Err(TagRuleError::ValueHasUrl));
@@ -202,7 +223,10 @@ mod tests {
 
     #[test]
     fn baidu_charset() {
-        let r = RuleSet { charset: Charset::BaiduTag, ..GENERIC_RULES };
+        let r = RuleSet {
+            charset: Charset::BaiduTag,
+            ..GENERIC_RULES
+        };
         assert_eq!(r.check_key("env_1/a.b c-d"), Ok(()));
         assert_eq!(r.check_key("数据"), Ok(()));
         assert_eq!(r.check_key("a#b"), Err(TagRuleError::KeyCharset));

@@ -47,7 +47,11 @@ impl<S: Store> TagService<S> {
     /// Opens the service; reads the store's page-token key.
     pub async fn new(store: S, require_registered: bool) -> Result<Self, CoreError> {
         let key = store.token_key().await?;
-        Ok(Self { store, tokens: TokenCodec::new(key), require_registered })
+        Ok(Self {
+            store,
+            tokens: TokenCodec::new(key),
+            require_registered,
+        })
     }
 
     pub fn store(&self) -> &S {
@@ -72,11 +76,15 @@ impl<S: Store> TagService<S> {
             return Err(CoreError::NoTags);
         }
         if tags.len() > limits.max_tags {
-            return Err(CoreError::TooManyTags { max: limits.max_tags });
+            return Err(CoreError::TooManyTags {
+                max: limits.max_tags,
+            });
         }
         for rules in namespaces(&resources) {
             for (index, tag) in tags.iter().enumerate() {
-                rules.check_key(&tag.key).map_err(|problem| CoreError::InvalidTag { index, problem })?;
+                rules
+                    .check_key(&tag.key)
+                    .map_err(|problem| CoreError::InvalidTag { index, problem })?;
                 rules
                     .check_value(&tag.value)
                     .map_err(|problem| CoreError::InvalidTag { index, problem })?;
@@ -85,7 +93,9 @@ impl<S: Store> TagService<S> {
         let mut seen = BTreeSet::new();
         for tag in &tags {
             if !seen.insert(tag.key.as_str()) {
-                return Err(CoreError::DuplicateTagKey { key: tag.key.clone() });
+                return Err(CoreError::DuplicateTagKey {
+                    key: tag.key.clone(),
+                });
             }
         }
         let op = TagOp::Set(tags);
@@ -109,7 +119,9 @@ impl<S: Store> TagService<S> {
                     return Err(CoreError::NoTags);
                 }
                 if keys.len() > limits.max_untag_keys {
-                    return Err(CoreError::TooManyTags { max: limits.max_untag_keys });
+                    return Err(CoreError::TooManyTags {
+                        max: limits.max_untag_keys,
+                    });
                 }
                 for rules in namespaces(&resources) {
                     for (index, key) in keys.iter().enumerate() {
@@ -132,7 +144,10 @@ impl<S: Store> TagService<S> {
     ) -> Result<ApplyReport, CoreError> {
         let changes = resources
             .into_iter()
-            .map(|resource| ResourceChange { resource, op: op.clone() })
+            .map(|resource| ResourceChange {
+                resource,
+                op: op.clone(),
+            })
             .collect();
         let change_set = ChangeSet {
             account: account.clone(),
@@ -166,15 +181,21 @@ impl<S: Store> TagService<S> {
         let mut first_row: Option<(ResourceType, ResourceId, String)> = None;
         query.start = None;
         if let Some(token) = token {
-            let fields = self.tokens.open(&scope, token).ok_or(CoreError::InvalidPageToken)?;
+            let fields = self
+                .tokens
+                .open(&scope, token)
+                .ok_or(CoreError::InvalidPageToken)?;
             let [rtype, id, key] = fields.as_slice() else {
                 return Err(CoreError::InvalidPageToken);
             };
             let resource_type =
                 ResourceType::parse_canonical(rtype).ok_or(CoreError::InvalidPageToken)?;
             let id = ResourceId::parse(id).ok_or(CoreError::InvalidPageToken)?;
-            query.start =
-                Some(Cursor { resource_type: resource_type.clone(), id: id.clone(), inclusive: true });
+            query.start = Some(Cursor {
+                resource_type: resource_type.clone(),
+                id: id.clone(),
+                inclusive: true,
+            });
             first_row = Some((resource_type, id, key.clone()));
         }
         // Every returned resource has at least one row, so max_rows + 1 resources are enough to
@@ -202,12 +223,18 @@ impl<S: Store> TagService<S> {
                         &scope,
                         &[row.resource_type.as_str(), row.id.as_str(), &row.key],
                     );
-                    return Ok(Page { items: rows, next_token: Some(next) });
+                    return Ok(Page {
+                        items: rows,
+                        next_token: Some(next),
+                    });
                 }
                 rows.push(row);
             }
         }
-        Ok(Page { items: rows, next_token: None })
+        Ok(Page {
+            items: rows,
+            next_token: None,
+        })
     }
 
     /// Lists whole resources with all their tags, `page_size` resources a page.
@@ -220,14 +247,21 @@ impl<S: Store> TagService<S> {
         let scope = query_scope("resources", &query);
         query.start = None;
         if let Some(token) = token {
-            let fields = self.tokens.open(&scope, token).ok_or(CoreError::InvalidPageToken)?;
+            let fields = self
+                .tokens
+                .open(&scope, token)
+                .ok_or(CoreError::InvalidPageToken)?;
             let [rtype, id] = fields.as_slice() else {
                 return Err(CoreError::InvalidPageToken);
             };
             let resource_type =
                 ResourceType::parse_canonical(rtype).ok_or(CoreError::InvalidPageToken)?;
             let id = ResourceId::parse(id).ok_or(CoreError::InvalidPageToken)?;
-            query.start = Some(Cursor { resource_type, id, inclusive: true });
+            query.start = Some(Cursor {
+                resource_type,
+                id,
+                inclusive: true,
+            });
         }
         query.limit = page_size + 1;
         let mut items = self.store.query(query).await?;
@@ -237,7 +271,10 @@ impl<S: Store> TagService<S> {
             items.truncate(page_size);
             next_token = Some(self.tokens.seal(
                 &scope,
-                &[next.resource.resource_type.as_str(), next.resource.id.as_str()],
+                &[
+                    next.resource.resource_type.as_str(),
+                    next.resource.id.as_str(),
+                ],
             ));
         }
         Ok(Page { items, next_token })
@@ -251,7 +288,11 @@ fn check_removable_key(rules: &RuleSet, key: &str) -> Result<(), crate::rules::T
     if key.trim().is_empty() {
         return Err(TagRuleError::KeyBlank);
     }
-    if rules.reserved_key_prefixes.iter().any(|p| key.starts_with(p)) {
+    if rules
+        .reserved_key_prefixes
+        .iter()
+        .any(|p| key.starts_with(p))
+    {
         return Err(TagRuleError::KeyReserved);
     }
     Ok(())
@@ -266,7 +307,9 @@ fn check_resources(
         return Err(CoreError::NoResources);
     }
     if resources.len() > limits.max_resources {
-        return Err(CoreError::TooManyResources { max: limits.max_resources });
+        return Err(CoreError::TooManyResources {
+            max: limits.max_resources,
+        });
     }
     let mut seen = BTreeSet::new();
     let mut unique = Vec::with_capacity(resources.len());
@@ -301,17 +344,24 @@ fn query_scope(kind: &str, query: &ResourceQuery) -> [u8; 32] {
         TypeFilter::Exact(t) => format!("type={t}"),
         TypeFilter::Namespace(ns) => format!("ns={ns}"),
     });
-    let mut ids: Vec<&str> = query.ids.iter().map(ResourceId::as_str).collect();
+    let mut ids: Vec<&(ResourceType, ResourceId)> = query.ids.iter().collect();
     ids.sort_unstable();
     ids.dedup();
     parts.push(format!("ids={}", ids.len()));
-    parts.extend(ids.iter().map(|id| (*id).to_owned()));
+    for (t, id) in ids {
+        parts.push(t.as_str().to_owned());
+        parts.push(id.as_str().to_owned());
+    }
     let mut tags: Vec<&TagFilter> = query.tags.iter().collect();
     tags.sort_by(|a, b| (&a.key, &a.value).cmp(&(&b.key, &b.value)));
     parts.push(format!("tags={}", tags.len()));
     for tag in tags {
         parts.push(tag.key.clone());
-        parts.push(tag.value.clone().map_or_else(|| "\u{0}".to_owned(), |v| format!("={v}")));
+        parts.push(
+            tag.value
+                .clone()
+                .map_or_else(|| "\u{0}".to_owned(), |v| format!("={v}")),
+        );
     }
     let refs: Vec<&str> = parts.iter().map(String::as_str).collect();
     fingerprint(&refs)

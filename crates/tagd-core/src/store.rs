@@ -21,7 +21,10 @@ use crate::tagset::TagSet;
 /// A durable home for accounts, keys, registered resources and tags.
 pub trait Store: Send + Sync + 'static {
     /// Applies a change set atomically and durably (see the module docs).
-    fn apply(&self, changes: ChangeSet) -> impl Future<Output = Result<ApplyReport, StoreError>> + Send;
+    fn apply(
+        &self,
+        changes: ChangeSet,
+    ) -> impl Future<Output = Result<ApplyReport, StoreError>> + Send;
 
     /// The tags of one resource (empty if it has none).
     fn get_tags(

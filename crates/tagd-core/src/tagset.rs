@@ -103,7 +103,10 @@ mod tests {
     #[test]
     fn the_twenty_first_tag_is_refused() {
         let op = TagOp::Set(vec![Tag::new("k20", "v")]);
-        assert_eq!(set(20).apply(&op, &ALIYUN_RULES), Err(ResourceProblem::TagQuotaExceeded));
+        assert_eq!(
+            set(20).apply(&op, &ALIYUN_RULES),
+            Err(ResourceProblem::TagQuotaExceeded)
+        );
         assert!(set(19).apply(&op, &ALIYUN_RULES).is_ok());
     }
 
@@ -112,7 +115,10 @@ mod tests {
         let mut s = set(3);
         s.insert("acs:rm:rgId".into(), "rg-1".into());
         let after = s.apply(&TagOp::RemoveAll, &ALIYUN_RULES).expect("ok");
-        assert_eq!(after.iter().collect::<Vec<_>>(), vec![("acs:rm:rgId", "rg-1")]);
+        assert_eq!(
+            after.iter().collect::<Vec<_>>(),
+            vec![("acs:rm:rgId", "rg-1")]
+        );
     }
 
     #[test]
@@ -125,7 +131,9 @@ mod tests {
 
     #[test]
     fn remove_missing_key_is_a_no_op() {
-        let after = set(2).apply(&TagOp::Remove(vec!["zz".into()]), &ALIYUN_RULES).expect("ok");
+        let after = set(2)
+            .apply(&TagOp::Remove(vec!["zz".into()]), &ALIYUN_RULES)
+            .expect("ok");
         assert_eq!(after, set(2));
     }
 

@@ -1,1 +1,313 @@
-//! placeholder
+//! tagd's embedded storage engine on redb (the default engine; design note in
+//! `docs/design.md`).
+//!
+//! Writes go through one writer thread that group-commits ([`writer`]); reads run on tokio's
+//! blocking pool in redb read transactions, which never block the writer.
+
+mod codec;
+mod keys;
+mod read;
+mod tables;
+mod writer;
+
+use std::path::{Path, PathBuf};
+use std::sync::mpsc::{self, Sender};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+
+use redb::{Database, ReadableDatabase, ReadableTable};
+use tagd_core::{
+    AccessKeyId, Account, AccountId, ApplyReport, ChangeSet, Credential, ResourceQuery,
+    ResourceRef, ResourceTags, Store, StoreError, TagSet,
+};
+use tokio::sync::oneshot;
+
+use crate::tables::{ACCESS_KEYS, ACCOUNTS, META, RESOURCES, SCHEMA_VERSION, resource_key};
+use crate::writer::WriteOp;
+
+/// Why a store could not be opened.
+#[derive(Debug, thiserror::Error)]
+pub enum OpenError {
+    /// Another process (a running `tagd serve`) holds the database.
+    #[error("the database {0} is in use by another process")]
+    Locked(PathBuf),
+    #[error("cannot open {path}: {message}")]
+    Other { path: PathBuf, message: String },
+}
+
+/// The redb engine. Cheap to clone; the last clone dropped stops the writer.
+#[derive(Clone)]
+pub struct RedbStore {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    db: Arc<Database>,
+    queue: Mutex<Option<Sender<WriteOp>>>,
+    writer: Mutex<Option<JoinHandle<()>>>,
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        self.shutdown();
+    }
+}
+
+impl Inner {
+    fn shutdown(&self) {
+        if let Ok(mut queue) = self.queue.lock() {
+            queue.take();
+        }
+        let handle = self.writer.lock().ok().and_then(|mut w| w.take());
+        if let Some(handle) = handle
+            && handle.join().is_err()
+        {
+            tracing::error!("store writer thread panicked");
+        }
+    }
+}
+
+pub(crate) fn engine_error(err: impl std::fmt::Display) -> StoreError {
+    StoreError::Engine(err.to_string())
+}
+
+pub(crate) fn table_error(err: redb::TableError) -> StoreError {
+    StoreError::Engine(err.to_string())
+}
+
+impl RedbStore {
+    /// Opens (creating if needed) `dir/tagd.redb`.
+    pub fn open(dir: &Path) -> Result<Self, OpenError> {
+        let path = dir.join("tagd.redb");
+        let other = |message: String| OpenError::Other {
+            path: path.clone(),
+            message,
+        };
+        std::fs::create_dir_all(dir).map_err(|e| other(e.to_string()))?;
+        let db = match Database::create(&path) {
+            Ok(db) => db,
+            Err(redb::DatabaseError::DatabaseAlreadyOpen) => return Err(OpenError::Locked(path)),
+            Err(e) => return Err(other(e.to_string())),
+        };
+        init_schema(&db).map_err(|e| other(e.to_string()))?;
+        let db = Arc::new(db);
+        let (tx, rx) = mpsc::channel();
+        let writer_db = Arc::clone(&db);
+        let writer = std::thread::Builder::new()
+            .name("tagd-store-writer".into())
+            .spawn(move || writer::run(&writer_db, &rx))
+            .map_err(|e| other(e.to_string()))?;
+        Ok(Self {
+            inner: Arc::new(Inner {
+                db,
+                queue: Mutex::new(Some(tx)),
+                writer: Mutex::new(Some(writer)),
+            }),
+        })
+    }
+
+    /// Stops taking writes, lets the writer finish what it has queued, and waits for it.
+    /// Every write acknowledged before this returns is on disk.
+    pub fn close(&self) {
+        self.inner.shutdown();
+    }
+
+    async fn write<T>(
+        &self,
+        make: impl FnOnce(oneshot::Sender<Result<T, StoreError>>) -> WriteOp,
+    ) -> Result<T, StoreError> {
+        let (tx, rx) = oneshot::channel();
+        {
+            let queue = self.inner.queue.lock().map_err(|_| unavailable())?;
+            let sender = queue.as_ref().ok_or_else(unavailable)?;
+            sender.send(make(tx)).map_err(|_| unavailable())?;
+        }
+        rx.await.map_err(|_| unavailable())?
+    }
+
+    async fn read<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&redb::ReadTransaction) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, StoreError> {
+        let db = Arc::clone(&self.inner.db);
+        tokio::task::spawn_blocking(move || {
+            let txn = db.begin_read().map_err(engine_error)?;
+            f(&txn)
+        })
+        .await
+        .map_err(|e| StoreError::Engine(format!("read task failed: {e}")))?
+    }
+}
+
+fn unavailable() -> StoreError {
+    StoreError::Unavailable("the store is closed".into())
+}
+
+/// Creates the tables, the schema version and the page-token key on first open; refuses a
+/// database written by a newer schema.
+fn init_schema(db: &Database) -> Result<(), StoreError> {
+    let txn = db.begin_write().map_err(engine_error)?;
+    {
+        let mut meta = txn.open_table(META).map_err(table_error)?;
+        let version = meta
+            .get("schema_version")
+            .map_err(engine_error)?
+            .map(|v| v.value().to_vec());
+        match version.as_deref() {
+            None => {
+                meta.insert("schema_version", [SCHEMA_VERSION].as_slice())
+                    .map_err(engine_error)?;
+            }
+            Some([v]) if *v == SCHEMA_VERSION => {}
+            Some(other) => {
+                return Err(StoreError::Corrupt(format!(
+                    "unsupported schema version {other:?}"
+                )));
+            }
+        }
+        if meta.get("token_key").map_err(engine_error)?.is_none() {
+            let key: [u8; 32] = tagd_core::account::random_bytes();
+            meta.insert("token_key", key.as_slice())
+                .map_err(engine_error)?;
+        }
+        txn.open_table(ACCOUNTS).map_err(table_error)?;
+        txn.open_table(ACCESS_KEYS).map_err(table_error)?;
+        txn.open_table(RESOURCES).map_err(table_error)?;
+        txn.open_table(tables::TAG_INDEX).map_err(table_error)?;
+        txn.open_table(tables::KEY_INDEX).map_err(table_error)?;
+        txn.open_table(tables::REGISTERED).map_err(table_error)?;
+    }
+    txn.commit().map_err(engine_error)
+}
+
+impl Store for RedbStore {
+    async fn apply(&self, changes: ChangeSet) -> Result<ApplyReport, StoreError> {
+        self.write(|tx| WriteOp::Apply(changes, tx)).await
+    }
+
+    async fn get_tags(
+        &self,
+        account: &AccountId,
+        resource: &ResourceRef,
+    ) -> Result<TagSet, StoreError> {
+        let key = resource_key(account, resource);
+        self.read(move |txn| {
+            let table = txn.open_table(RESOURCES).map_err(table_error)?;
+            match table.get(key.as_slice()).map_err(engine_error)? {
+                Some(bytes) => codec::decode_tags(bytes.value()),
+                None => Ok(TagSet::new()),
+            }
+        })
+        .await
+    }
+
+    async fn query(&self, query: ResourceQuery) -> Result<Vec<ResourceTags>, StoreError> {
+        self.read(move |txn| read::query(txn, &query)).await
+    }
+
+    async fn create_account(&self, account: Account, key: Credential) -> Result<(), StoreError> {
+        self.write(|tx| WriteOp::CreateAccount(account, key, tx))
+            .await
+    }
+
+    async fn get_account(&self, id: &AccountId) -> Result<Option<Account>, StoreError> {
+        let id = id.as_str().to_owned();
+        self.read(move |txn| {
+            let table = txn.open_table(ACCOUNTS).map_err(table_error)?;
+            let found = table.get(id.as_str()).map_err(engine_error)?;
+            found
+                .map(|bytes| codec::decode_account(bytes.value()))
+                .transpose()
+        })
+        .await
+    }
+
+    async fn list_accounts(&self) -> Result<Vec<Account>, StoreError> {
+        self.read(|txn| {
+            let table = txn.open_table(ACCOUNTS).map_err(table_error)?;
+            let mut out = Vec::new();
+            for entry in table.iter().map_err(engine_error)? {
+                let (_, value) = entry.map_err(engine_error)?;
+                out.push(codec::decode_account(value.value())?);
+            }
+            Ok(out)
+        })
+        .await
+    }
+
+    async fn put_key(&self, key: Credential) -> Result<(), StoreError> {
+        self.write(|tx| WriteOp::PutKey(key, tx)).await
+    }
+
+    async fn get_key(&self, id: &AccessKeyId) -> Result<Option<Credential>, StoreError> {
+        let id = id.as_str().to_owned();
+        self.read(move |txn| {
+            let table = txn.open_table(ACCESS_KEYS).map_err(table_error)?;
+            let found = table.get(id.as_str()).map_err(engine_error)?;
+            found
+                .map(|bytes| codec::decode_key(bytes.value()))
+                .transpose()
+        })
+        .await
+    }
+
+    async fn list_keys(&self, account: &AccountId) -> Result<Vec<Credential>, StoreError> {
+        let account = account.clone();
+        self.read(move |txn| {
+            let table = txn.open_table(ACCESS_KEYS).map_err(table_error)?;
+            let mut out = Vec::new();
+            for entry in table.iter().map_err(engine_error)? {
+                let (_, value) = entry.map_err(engine_error)?;
+                let key = codec::decode_key(value.value())?;
+                if key.account_id == account {
+                    out.push(key);
+                }
+            }
+            Ok(out)
+        })
+        .await
+    }
+
+    async fn register_resource(
+        &self,
+        account: &AccountId,
+        resource: &ResourceRef,
+    ) -> Result<(), StoreError> {
+        let (account, resource) = (account.clone(), resource.clone());
+        self.write(|tx| WriteOp::Register(account, resource, tx))
+            .await
+    }
+
+    async fn deregister_resource(
+        &self,
+        account: &AccountId,
+        resource: &ResourceRef,
+    ) -> Result<bool, StoreError> {
+        let (account, resource) = (account.clone(), resource.clone());
+        self.write(|tx| WriteOp::Deregister(account, resource, tx))
+            .await
+    }
+
+    async fn token_key(&self) -> Result<[u8; 32], StoreError> {
+        self.read(|txn| {
+            let meta = txn.open_table(META).map_err(table_error)?;
+            let value = meta.get("token_key").map_err(engine_error)?;
+            let bytes = value.ok_or_else(|| StoreError::Corrupt("no token key".into()))?;
+            bytes
+                .value()
+                .try_into()
+                .map_err(|_| StoreError::Corrupt("token key length".into()))
+        })
+        .await
+    }
+}
+
+#[cfg(test)]
+mod conformance {
+    async fn make() -> (super::RedbStore, tempfile::TempDir) {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store = super::RedbStore::open(dir.path()).expect("open store");
+        (store, dir)
+    }
+    tagd_core::store_conformance!(make);
+}

@@ -1,0 +1,724 @@
+//! Engine-agnostic store behaviour tests. Each engine runs all of them through
+//! [`crate::store_conformance!`]; `MemStore` runs them too, which keeps the reference honest.
+
+use crate::account::{AccessKeyId, Account, AccountId, Credential, SecretKey};
+use crate::change::{ApplyReport, Atomicity, ChangeSet, ResourceChange, ResourceProblem, TagOp};
+use crate::error::StoreError;
+use crate::model::{Region, ResourceId, ResourceRef, ResourceType, Tag};
+use crate::query::{Cursor, ResourceQuery, TagFilter, TypeFilter};
+use crate::store::Store;
+use crate::tagset::TagSet;
+
+/// Every case of the suite, in the order the macro instantiates them.
+#[macro_export]
+macro_rules! store_conformance {
+    ($make:path) => {
+        $crate::store_conformance!(@cases $make;
+            upsert_and_read, overwrite_counts_once, limit_is_all_or_nothing,
+            per_resource_atomicity, untag_and_remove_all, empty_resources_disappear,
+            query_by_ids, query_by_tags, query_order_and_cursor, query_type_filters,
+            account_and_region_isolation, registered_resources, accounts_and_keys,
+            token_key_is_stable, concurrent_writers_respect_the_limit, matches_reference_model);
+    };
+    (@cases $make:path; $($case:ident),* $(,)?) => {
+        $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $case() {
+                let (store, _guard) = $make().await;
+                $crate::testkit::conformance::$case(store).await;
+            }
+        )*
+    };
+}
+
+fn account(n: u8) -> AccountId {
+    AccountId::parse(&format!("100000000000000{n}")).expect("valid id")
+}
+
+fn region(name: &str) -> Region {
+    Region::parse(name).expect("valid region")
+}
+
+fn rds() -> ResourceType {
+    ResourceType::new("ALIYUN", "RDS", "INSTANCE").expect("valid type")
+}
+
+fn ecs() -> ResourceType {
+    ResourceType::new("ALIYUN", "ECS", "INSTANCE").expect("valid type")
+}
+
+fn res(t: &ResourceType, id: &str) -> ResourceRef {
+    ResourceRef {
+        region: region("cn-hangzhou"),
+        resource_type: t.clone(),
+        id: ResourceId::parse(id).expect("valid id"),
+    }
+}
+
+fn tags(pairs: &[(&str, &str)]) -> Vec<Tag> {
+    pairs.iter().map(|(k, v)| Tag::new(*k, *v)).collect()
+}
+
+fn set(pairs: &[(&str, &str)]) -> TagSet {
+    TagSet::from_tags(tags(pairs))
+}
+
+fn change_set(
+    acct: &AccountId,
+    changes: Vec<(ResourceRef, TagOp)>,
+    atomicity: Atomicity,
+) -> ChangeSet {
+    ChangeSet {
+        account: acct.clone(),
+        changes: changes
+            .into_iter()
+            .map(|(resource, op)| ResourceChange { resource, op })
+            .collect(),
+        atomicity,
+        require_registered: false,
+    }
+}
+
+async fn apply<S: Store>(
+    store: &S,
+    acct: &AccountId,
+    changes: Vec<(ResourceRef, TagOp)>,
+) -> ApplyReport {
+    store
+        .apply(change_set(acct, changes, Atomicity::AllOrNothing))
+        .await
+        .expect("apply succeeds at the engine level")
+}
+
+fn query(acct: &AccountId) -> ResourceQuery {
+    ResourceQuery {
+        account: acct.clone(),
+        region: region("cn-hangzhou"),
+        types: TypeFilter::Exact(rds()),
+        ids: Vec::new(),
+        tags: Vec::new(),
+        start: None,
+        limit: 1000,
+    }
+}
+
+fn ids_of(found: &[crate::query::ResourceTags]) -> Vec<String> {
+    found
+        .iter()
+        .map(|r| r.resource.id.as_str().to_owned())
+        .collect()
+}
+
+fn filter(key: &str, value: Option<&str>) -> TagFilter {
+    TagFilter {
+        key: key.into(),
+        value: value.map(Into::into),
+    }
+}
+
+fn twenty() -> Vec<Tag> {
+    (0..20).map(|i| Tag::new(format!("k{i:02}"), "v")).collect()
+}
+
+pub async fn upsert_and_read<S: Store>(store: S) {
+    let a = account(1);
+    let r = res(&rds(), "rm-1");
+    let report = apply(
+        &store,
+        &a,
+        vec![(
+            r.clone(),
+            TagOp::Set(tags(&[("env", "prod"), ("数据", "")])),
+        )],
+    )
+    .await;
+    assert!(report.failures.is_empty());
+    assert_eq!(
+        store.get_tags(&a, &r).await.expect("read"),
+        set(&[("env", "prod"), ("数据", "")])
+    );
+    apply(
+        &store,
+        &a,
+        vec![(r.clone(), TagOp::Set(tags(&[("env", "dev")])))],
+    )
+    .await;
+    assert_eq!(
+        store.get_tags(&a, &r).await.expect("read"),
+        set(&[("env", "dev"), ("数据", "")])
+    );
+}
+
+pub async fn overwrite_counts_once<S: Store>(store: S) {
+    let a = account(1);
+    let r = res(&rds(), "rm-1");
+    assert!(
+        apply(&store, &a, vec![(r.clone(), TagOp::Set(twenty()))])
+            .await
+            .failures
+            .is_empty()
+    );
+    let overwrite = TagOp::Set(tags(&[("k00", "new"), ("k19", "new")]));
+    assert!(
+        apply(&store, &a, vec![(r.clone(), overwrite)])
+            .await
+            .failures
+            .is_empty()
+    );
+    let now = store.get_tags(&a, &r).await.expect("read");
+    assert_eq!(now.len(), 20);
+    assert_eq!(now.get("k00"), Some("new"));
+}
+
+pub async fn limit_is_all_or_nothing<S: Store>(store: S) {
+    let a = account(1);
+    let full = res(&rds(), "rm-full");
+    let empty = res(&rds(), "rm-empty");
+    apply(&store, &a, vec![(full.clone(), TagOp::Set(twenty()))]).await;
+    let op = TagOp::Set(tags(&[("extra", "1")]));
+    let report = apply(
+        &store,
+        &a,
+        vec![(empty.clone(), op.clone()), (full.clone(), op)],
+    )
+    .await;
+    assert_eq!(report.failures.len(), 1);
+    assert_eq!(report.failures[0].index, 1);
+    assert_eq!(
+        report.failures[0].problem,
+        ResourceProblem::TagQuotaExceeded
+    );
+    assert!(
+        store.get_tags(&a, &empty).await.expect("read").is_empty(),
+        "nothing applied"
+    );
+    assert_eq!(store.get_tags(&a, &full).await.expect("read").len(), 20);
+    let found = store
+        .query(ResourceQuery {
+            tags: vec![filter("extra", None)],
+            ..query(&a)
+        })
+        .await;
+    assert!(found.expect("query").is_empty(), "no index entry leaked");
+}
+
+pub async fn per_resource_atomicity<S: Store>(store: S) {
+    let a = account(1);
+    let full = res(&rds(), "rm-full");
+    let empty = res(&rds(), "rm-empty");
+    apply(&store, &a, vec![(full.clone(), TagOp::Set(twenty()))]).await;
+    let op = TagOp::Set(tags(&[("extra", "1")]));
+    let cs = change_set(
+        &a,
+        vec![(full.clone(), op.clone()), (empty.clone(), op)],
+        Atomicity::PerResource,
+    );
+    let report = store.apply(cs).await.expect("apply");
+    assert_eq!(report.failures.len(), 1);
+    assert_eq!(report.failures[0].resource, full);
+    assert_eq!(
+        store.get_tags(&a, &empty).await.expect("read"),
+        set(&[("extra", "1")])
+    );
+    assert_eq!(
+        store.get_tags(&a, &full).await.expect("read").get("extra"),
+        None
+    );
+}
+
+pub async fn untag_and_remove_all<S: Store>(store: S) {
+    let a = account(1);
+    let r = res(&rds(), "rm-1");
+    let mut with_system = tags(&[("a", "1"), ("b", "2"), ("c", "3")]);
+    with_system.push(Tag::new("acs:rm:rgId", "rg-1"));
+    apply(&store, &a, vec![(r.clone(), TagOp::Set(with_system))]).await;
+    apply(
+        &store,
+        &a,
+        vec![(r.clone(), TagOp::Remove(vec!["a".into(), "missing".into()]))],
+    )
+    .await;
+    assert_eq!(
+        store.get_tags(&a, &r).await.expect("read"),
+        set(&[("acs:rm:rgId", "rg-1"), ("b", "2"), ("c", "3")])
+    );
+    apply(&store, &a, vec![(r.clone(), TagOp::RemoveAll)]).await;
+    assert_eq!(
+        store.get_tags(&a, &r).await.expect("read"),
+        set(&[("acs:rm:rgId", "rg-1")])
+    );
+    let by_b = store
+        .query(ResourceQuery {
+            tags: vec![filter("b", Some("2"))],
+            ..query(&a)
+        })
+        .await;
+    assert!(by_b.expect("query").is_empty(), "index follows removals");
+}
+
+pub async fn empty_resources_disappear<S: Store>(store: S) {
+    let a = account(1);
+    let r = res(&rds(), "rm-1");
+    apply(
+        &store,
+        &a,
+        vec![(r.clone(), TagOp::Set(tags(&[("a", "1")])))],
+    )
+    .await;
+    apply(
+        &store,
+        &a,
+        vec![(r.clone(), TagOp::Remove(vec!["a".into()]))],
+    )
+    .await;
+    let found = store
+        .query(ResourceQuery {
+            ids: vec![(rds(), r.id.clone())],
+            ..query(&a)
+        })
+        .await;
+    assert!(found.expect("query").is_empty());
+    let all = store
+        .query(ResourceQuery {
+            types: TypeFilter::Namespace("ALIYUN".into()),
+            ..query(&a)
+        })
+        .await;
+    assert!(all.expect("query").is_empty());
+}
+
+async fn seed_three<S: Store>(store: &S, a: &AccountId) {
+    apply(
+        store,
+        a,
+        vec![
+            (
+                res(&rds(), "rm-a"),
+                TagOp::Set(tags(&[("env", "prod"), ("team", "x")])),
+            ),
+            (
+                res(&rds(), "rm-b"),
+                TagOp::Set(tags(&[("env", "dev"), ("team", "x")])),
+            ),
+            (res(&rds(), "rm-c"), TagOp::Set(tags(&[("env", "prod")]))),
+        ],
+    )
+    .await;
+}
+
+pub async fn query_by_ids<S: Store>(store: S) {
+    let a = account(1);
+    seed_three(&store, &a).await;
+    let id = |s: &str| (rds(), ResourceId::parse(s).expect("id"));
+    let q = ResourceQuery {
+        ids: vec![id("rm-c"), id("rm-a"), id("rm-zz"), id("rm-a")],
+        ..query(&a)
+    };
+    let found = store.query(q).await.expect("query");
+    assert_eq!(
+        ids_of(&found),
+        vec!["rm-a", "rm-c"],
+        "OR, sorted, deduplicated, unknown skipped"
+    );
+    assert_eq!(
+        found[0].tags,
+        set(&[("env", "prod"), ("team", "x")]),
+        "all tags of each"
+    );
+    let q = ResourceQuery {
+        ids: vec![id("rm-a"), id("rm-b")],
+        tags: vec![filter("env", Some("prod"))],
+        ..query(&a)
+    };
+    assert_eq!(
+        ids_of(&store.query(q).await.expect("query")),
+        vec!["rm-a"],
+        "ids ∩ tags"
+    );
+}
+
+pub async fn query_by_tags<S: Store>(store: S) {
+    let a = account(1);
+    seed_three(&store, &a).await;
+    let run = |filters: Vec<TagFilter>| {
+        store.query(ResourceQuery {
+            tags: filters,
+            ..query(&a)
+        })
+    };
+    assert_eq!(
+        ids_of(&run(vec![filter("env", Some("prod"))]).await.expect("q")),
+        vec!["rm-a", "rm-c"]
+    );
+    assert_eq!(
+        ids_of(&run(vec![filter("team", None)]).await.expect("q")),
+        vec!["rm-a", "rm-b"]
+    );
+    let both = vec![filter("env", Some("prod")), filter("team", Some("x"))];
+    assert_eq!(ids_of(&run(both).await.expect("q")), vec!["rm-a"], "AND");
+    let key_and_kv = vec![filter("team", None), filter("env", Some("dev"))];
+    assert_eq!(ids_of(&run(key_and_kv).await.expect("q")), vec!["rm-b"]);
+    assert!(
+        run(vec![filter("env", Some("PROD"))])
+            .await
+            .expect("q")
+            .is_empty(),
+        "case-sensitive"
+    );
+    assert!(run(vec![filter("nope", None)]).await.expect("q").is_empty());
+}
+
+pub async fn query_order_and_cursor<S: Store>(store: S) {
+    let a = account(1);
+    let mut changes = Vec::new();
+    for i in (0..25).rev() {
+        changes.push((
+            res(&rds(), &format!("rm-{i:03}")),
+            TagOp::Set(tags(&[("env", "prod")])),
+        ));
+    }
+    apply(&store, &a, changes).await;
+    for filters in [
+        vec![filter("env", Some("prod"))],
+        vec![filter("env", None)],
+        vec![],
+    ] {
+        let mut seen = Vec::new();
+        let mut start = None;
+        loop {
+            let q = ResourceQuery {
+                tags: filters.clone(),
+                start: start.clone(),
+                limit: 7,
+                ..query(&a)
+            };
+            let page = store.query(q).await.expect("query");
+            seen.extend(ids_of(&page));
+            let Some(last) = page.last() else { break };
+            start = Some(Cursor {
+                resource_type: rds(),
+                id: last.resource.id.clone(),
+                inclusive: false,
+            });
+            if page.len() < 7 {
+                break;
+            }
+        }
+        let want: Vec<String> = (0..25).map(|i| format!("rm-{i:03}")).collect();
+        assert_eq!(
+            seen, want,
+            "every resource once, in order, filters {filters:?}"
+        );
+    }
+    let inclusive = Cursor {
+        resource_type: rds(),
+        id: ResourceId::parse("rm-010").expect("id"),
+        inclusive: true,
+    };
+    let q = ResourceQuery {
+        tags: vec![filter("env", Some("prod"))],
+        start: Some(inclusive),
+        limit: 2,
+        ..query(&a)
+    };
+    assert_eq!(
+        ids_of(&store.query(q).await.expect("query")),
+        vec!["rm-010", "rm-011"]
+    );
+}
+
+pub async fn query_type_filters<S: Store>(store: S) {
+    let a = account(1);
+    apply(
+        &store,
+        &a,
+        vec![
+            (res(&rds(), "x-1"), TagOp::Set(tags(&[("env", "prod")]))),
+            (res(&ecs(), "x-1"), TagOp::Set(tags(&[("env", "prod")]))),
+        ],
+    )
+    .await;
+    let bce = ResourceType::new("BCE", "BCC", "INSTANCE").expect("type");
+    apply(
+        &store,
+        &a,
+        vec![(res(&bce, "x-1"), TagOp::Set(tags(&[("env", "prod")])))],
+    )
+    .await;
+    let f = vec![filter("env", Some("prod"))];
+    let exact = store
+        .query(ResourceQuery {
+            tags: f.clone(),
+            ..query(&a)
+        })
+        .await
+        .expect("q");
+    assert_eq!(exact.len(), 1);
+    assert_eq!(exact[0].resource.resource_type, rds());
+    let ns = ResourceQuery {
+        tags: f,
+        types: TypeFilter::Namespace("ALIYUN".into()),
+        ..query(&a)
+    };
+    let found = store.query(ns).await.expect("q");
+    let types: Vec<&str> = found
+        .iter()
+        .map(|r| r.resource.resource_type.as_str())
+        .collect();
+    assert_eq!(
+        types,
+        vec!["ALIYUN::ECS::INSTANCE", "ALIYUN::RDS::INSTANCE"],
+        "ordered by type, one namespace"
+    );
+}
+
+pub async fn account_and_region_isolation<S: Store>(store: S) {
+    let (a, b) = (account(1), account(2));
+    seed_three(&store, &a).await;
+    let r = res(&rds(), "rm-a");
+    assert!(store.get_tags(&b, &r).await.expect("read").is_empty());
+    let q = ResourceQuery {
+        tags: vec![filter("env", None)],
+        ..query(&b)
+    };
+    assert!(store.query(q).await.expect("q").is_empty());
+    let other_region = ResourceQuery {
+        region: region("cn-beijing"),
+        tags: vec![filter("env", None)],
+        ..query(&a)
+    };
+    assert!(store.query(other_region).await.expect("q").is_empty());
+    let scan = ResourceQuery {
+        region: region("cn-beijing"),
+        ..query(&a)
+    };
+    assert!(store.query(scan).await.expect("q").is_empty());
+}
+
+pub async fn registered_resources<S: Store>(store: S) {
+    let a = account(1);
+    let known = res(&rds(), "rm-known");
+    let unknown = res(&rds(), "rm-unknown");
+    store.register_resource(&a, &known).await.expect("register");
+    store
+        .register_resource(&a, &known)
+        .await
+        .expect("idempotent");
+    let op = TagOp::Set(tags(&[("env", "prod")]));
+    let mut cs = change_set(
+        &a,
+        vec![(known.clone(), op.clone()), (unknown.clone(), op.clone())],
+        Atomicity::AllOrNothing,
+    );
+    cs.require_registered = true;
+    let report = store.apply(cs).await.expect("apply");
+    assert_eq!(report.failures.len(), 1);
+    assert_eq!(report.failures[0].problem, ResourceProblem::NotRegistered);
+    assert!(
+        store.get_tags(&a, &known).await.expect("read").is_empty(),
+        "nothing changed"
+    );
+    let mut cs = change_set(&a, vec![(known.clone(), op)], Atomicity::AllOrNothing);
+    cs.require_registered = true;
+    assert!(store.apply(cs).await.expect("apply").failures.is_empty());
+    assert!(
+        store
+            .deregister_resource(&a, &known)
+            .await
+            .expect("deregister")
+    );
+    assert!(
+        store.get_tags(&a, &known).await.expect("read").is_empty(),
+        "deregister deletes tags"
+    );
+    let q = ResourceQuery {
+        tags: vec![filter("env", None)],
+        ..query(&a)
+    };
+    assert!(
+        store.query(q).await.expect("q").is_empty(),
+        "and their index entries"
+    );
+    assert!(
+        !store
+            .deregister_resource(&a, &known)
+            .await
+            .expect("deregister")
+    );
+}
+
+pub async fn accounts_and_keys<S: Store>(store: S) {
+    let acct = Account {
+        id: account(7),
+        name: "team".into(),
+        root: false,
+        created_at: 1,
+    };
+    let key = |id: &str, enabled: bool| Credential {
+        access_key_id: AccessKeyId::parse(id).expect("id"),
+        secret: SecretKey::new(format!("secret-{id}")).expect("secret"),
+        account_id: acct.id.clone(),
+        enabled,
+        created_at: 2,
+    };
+    store
+        .create_account(acct.clone(), key("LTAIone", true))
+        .await
+        .expect("create");
+    assert_eq!(
+        store.get_account(&acct.id).await.expect("get"),
+        Some(acct.clone())
+    );
+    let again = Account {
+        id: account(8),
+        ..acct.clone()
+    };
+    let clash = store
+        .create_account(again.clone(), key("LTAIone", true))
+        .await;
+    assert!(
+        matches!(clash, Err(StoreError::Conflict(_))),
+        "a key id exists once"
+    );
+    assert_eq!(
+        store.get_account(&again.id).await.expect("get"),
+        None,
+        "and nothing was created"
+    );
+    store
+        .put_key(key("LTAItwo", true))
+        .await
+        .expect("second key");
+    store.put_key(key("LTAIone", false)).await.expect("disable");
+    let one = store
+        .get_key(&AccessKeyId::parse("LTAIone").expect("id"))
+        .await
+        .expect("get");
+    assert_eq!(one.map(|k| k.enabled), Some(false));
+    let mut ids: Vec<String> = store
+        .list_keys(&acct.id)
+        .await
+        .expect("list")
+        .into_iter()
+        .map(|k| k.access_key_id.as_str().to_owned())
+        .collect();
+    ids.sort();
+    assert_eq!(ids, vec!["LTAIone", "LTAItwo"]);
+    assert_eq!(store.list_accounts().await.expect("list").len(), 1);
+    let orphan = Credential {
+        account_id: account(9),
+        ..key("LTAIthree", true)
+    };
+    assert!(
+        store.put_key(orphan).await.is_err(),
+        "a key needs an account"
+    );
+    assert_eq!(
+        store
+            .get_key(&AccessKeyId::parse("LTAIthree").expect("id"))
+            .await
+            .expect("get"),
+        None
+    );
+}
+
+pub async fn token_key_is_stable<S: Store>(store: S) {
+    let k1 = store.token_key().await.expect("key");
+    let k2 = store.token_key().await.expect("key");
+    assert_eq!(k1, k2);
+    assert_ne!(k1, [0u8; 32]);
+}
+
+/// Many concurrent single-tag writers on one resource: exactly the limit's worth succeed.
+pub async fn concurrent_writers_respect_the_limit<S: Store + Clone>(store: S) {
+    let a = account(1);
+    let r = res(&rds(), "rm-hot");
+    let mut tasks = Vec::new();
+    for i in 0..40 {
+        let (store, a, r) = (store.clone(), a.clone(), r.clone());
+        tasks.push(tokio::spawn(async move {
+            let op = TagOp::Set(vec![Tag::new(format!("k{i:02}"), "v")]);
+            store
+                .apply(change_set(&a, vec![(r, op)], Atomicity::AllOrNothing))
+                .await
+        }));
+    }
+    let mut ok = 0;
+    for task in tasks {
+        let report = task.await.expect("task").expect("apply");
+        if report.failures.is_empty() {
+            ok += 1;
+        }
+    }
+    assert_eq!(ok, 20);
+    assert_eq!(store.get_tags(&a, &r).await.expect("read").len(), 20);
+}
+
+/// A fixed pseudo-random sequence of operations gives the same observable state as `MemStore`.
+pub async fn matches_reference_model<S: Store>(store: S) {
+    let reference = super::MemStore::new();
+    let a = account(1);
+    let mut seed: u64 = 0x9E37_79B9_7F4A_7C15;
+    let mut next = move |n: u64| {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed % n
+    };
+    let keys = ["env", "team", "cost", "owner", "app"];
+    let values = ["a", "b", "c", ""];
+    for _ in 0..300 {
+        let mut changes = Vec::new();
+        for _ in 0..=next(3) {
+            let r = res(&rds(), &format!("rm-{}", next(12)));
+            let op = match next(4) {
+                0 | 1 => TagOp::Set(
+                    (0..=next(3))
+                        .map(|_| Tag::new(keys[next(5) as usize], values[next(4) as usize]))
+                        .collect::<TagSet>()
+                        .iter()
+                        .map(|(k, v)| Tag::new(k, v))
+                        .collect(),
+                ),
+                2 => TagOp::Remove(vec![keys[next(5) as usize].to_owned()]),
+                _ => TagOp::RemoveAll,
+            };
+            if !changes.iter().any(|(c, _): &(ResourceRef, TagOp)| c == &r) {
+                changes.push((r, op));
+            }
+        }
+        let atomicity = if next(2) == 0 {
+            Atomicity::AllOrNothing
+        } else {
+            Atomicity::PerResource
+        };
+        let want = reference
+            .apply(change_set(&a, changes.clone(), atomicity))
+            .await
+            .expect("ref");
+        let got = store
+            .apply(change_set(&a, changes, atomicity))
+            .await
+            .expect("engine");
+        assert_eq!(got, want);
+    }
+    for filters in [
+        vec![],
+        vec![filter("env", Some("a"))],
+        vec![filter("team", None), filter("cost", Some(""))],
+    ] {
+        let q = ResourceQuery {
+            tags: filters,
+            ..query(&a)
+        };
+        let want = reference.query(q.clone()).await.expect("ref");
+        let got = store.query(q).await.expect("engine");
+        assert_eq!(got, want);
+    }
+}
+
+impl FromIterator<Tag> for TagSet {
+    fn from_iter<I: IntoIterator<Item = Tag>>(iter: I) -> Self {
+        TagSet::from_tags(iter)
+    }
+}

@@ -1,0 +1,170 @@
+//! Versioned byte encodings of stored values (no serde format: a leading version byte, then
+//! big-endian lengths), so a future format change can be read side by side.
+
+use tagd_core::{AccessKeyId, Account, AccountId, Credential, SecretKey, StoreError, TagSet};
+
+const V1: u8 = 1;
+
+struct Reader<'a>(&'a [u8]);
+
+impl<'a> Reader<'a> {
+    fn u8(&mut self) -> Result<u8, StoreError> {
+        let (&b, rest) = self.0.split_first().ok_or_else(|| corrupt("truncated"))?;
+        self.0 = rest;
+        Ok(b)
+    }
+
+    fn u64(&mut self) -> Result<u64, StoreError> {
+        let (head, rest) = self
+            .0
+            .split_at_checked(8)
+            .ok_or_else(|| corrupt("truncated"))?;
+        self.0 = rest;
+        let bytes: [u8; 8] = head.try_into().map_err(|_| corrupt("truncated"))?;
+        Ok(u64::from_be_bytes(bytes))
+    }
+
+    fn str(&mut self) -> Result<&'a str, StoreError> {
+        let (head, rest) = self
+            .0
+            .split_at_checked(4)
+            .ok_or_else(|| corrupt("truncated"))?;
+        let bytes: [u8; 4] = head.try_into().map_err(|_| corrupt("truncated"))?;
+        let len = u32::from_be_bytes(bytes) as usize;
+        let (body, rest) = rest
+            .split_at_checked(len)
+            .ok_or_else(|| corrupt("truncated"))?;
+        self.0 = rest;
+        std::str::from_utf8(body).map_err(|_| corrupt("not utf-8"))
+    }
+
+    fn version(&mut self) -> Result<(), StoreError> {
+        match self.u8()? {
+            V1 => Ok(()),
+            other => Err(corrupt(&format!("unknown record version {other}"))),
+        }
+    }
+}
+
+fn corrupt(what: &str) -> StoreError {
+    StoreError::Corrupt(what.to_owned())
+}
+
+fn put_str(out: &mut Vec<u8>, s: &str) {
+    let len = u32::try_from(s.len()).unwrap_or(u32::MAX);
+    out.extend_from_slice(&len.to_be_bytes());
+    out.extend_from_slice(s.as_bytes());
+}
+
+pub fn encode_tags(tags: &TagSet) -> Vec<u8> {
+    let mut out = vec![V1];
+    out.extend_from_slice(&(tags.len() as u64).to_be_bytes());
+    for (k, v) in tags.iter() {
+        put_str(&mut out, k);
+        put_str(&mut out, v);
+    }
+    out
+}
+
+pub fn decode_tags(bytes: &[u8]) -> Result<TagSet, StoreError> {
+    let mut r = Reader(bytes);
+    r.version()?;
+    let n = r.u64()?;
+    let mut tags = TagSet::new();
+    for _ in 0..n {
+        let k = r.str()?;
+        let v = r.str()?;
+        tags.insert(k.to_owned(), v.to_owned());
+    }
+    Ok(tags)
+}
+
+pub fn encode_account(a: &Account) -> Vec<u8> {
+    let mut out = vec![V1];
+    put_str(&mut out, a.id.as_str());
+    put_str(&mut out, &a.name);
+    out.push(u8::from(a.root));
+    out.extend_from_slice(&a.created_at.to_be_bytes());
+    out
+}
+
+pub fn decode_account(bytes: &[u8]) -> Result<Account, StoreError> {
+    let mut r = Reader(bytes);
+    r.version()?;
+    let id = AccountId::parse(r.str()?).ok_or_else(|| corrupt("account id"))?;
+    let name = r.str()?.to_owned();
+    let root = r.u8()? != 0;
+    let created_at = r.u64()?;
+    Ok(Account {
+        id,
+        name,
+        root,
+        created_at,
+    })
+}
+
+pub fn encode_key(c: &Credential) -> Vec<u8> {
+    let mut out = vec![V1];
+    put_str(&mut out, c.access_key_id.as_str());
+    put_str(&mut out, c.secret.expose());
+    put_str(&mut out, c.account_id.as_str());
+    out.push(u8::from(c.enabled));
+    out.extend_from_slice(&c.created_at.to_be_bytes());
+    out
+}
+
+pub fn decode_key(bytes: &[u8]) -> Result<Credential, StoreError> {
+    let mut r = Reader(bytes);
+    r.version()?;
+    let access_key_id = AccessKeyId::parse(r.str()?).ok_or_else(|| corrupt("access key id"))?;
+    let secret = SecretKey::new(r.str()?.to_owned()).ok_or_else(|| corrupt("secret"))?;
+    let account_id = AccountId::parse(r.str()?).ok_or_else(|| corrupt("account id"))?;
+    let enabled = r.u8()? != 0;
+    let created_at = r.u64()?;
+    Ok(Credential {
+        access_key_id,
+        secret,
+        account_id,
+        enabled,
+        created_at,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tagd_core::Tag;
+
+    #[test]
+    fn records_round_trip() {
+        let tags = TagSet::from_tags([Tag::new("env", "prod"), Tag::new("数据", "")]);
+        assert_eq!(decode_tags(&encode_tags(&tags)).expect("decodes"), tags);
+        let account = Account {
+            id: AccountId::generate(),
+            name: "ops team".into(),
+            root: true,
+            created_at: 1_700_000_000,
+        };
+        assert_eq!(
+            decode_account(&encode_account(&account)).expect("decodes"),
+            account
+        );
+        let key = Credential {
+            access_key_id: AccessKeyId::generate(),
+            secret: SecretKey::generate(),
+            account_id: account.id.clone(),
+            enabled: false,
+            created_at: 5,
+        };
+        assert_eq!(decode_key(&encode_key(&key)).expect("decodes"), key);
+    }
+
+    #[test]
+    fn truncated_or_unknown_versions_are_corrupt() {
+        let tags = encode_tags(&TagSet::from_tags([Tag::new("a", "b")]));
+        assert!(decode_tags(&tags[..tags.len() - 1]).is_err());
+        let mut future = tags.clone();
+        future[0] = 9;
+        assert!(decode_tags(&future).is_err());
+    }
+}

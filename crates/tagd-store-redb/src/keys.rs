@@ -1,0 +1,86 @@
+//! Order-preserving byte encoding of tuple keys.
+//!
+//! Each component is its UTF-8 bytes with `0x00` escaped as `00 FF`, closed by `00 01`. Byte
+//! order of encoded tuples equals the tuple order of the strings, and an encoded prefix of
+//! components is a byte prefix of every key that extends it. UTF-8 never holds `0xFF`, so
+//! `prefix + [0xFF]` bounds every extension of `prefix` from above.
+
+/// Appends one component.
+pub fn push(out: &mut Vec<u8>, part: &str) {
+    for &b in part.as_bytes() {
+        if b == 0 {
+            out.extend_from_slice(&[0x00, 0xFF]);
+        } else {
+            out.push(b);
+        }
+    }
+    out.extend_from_slice(&[0x00, 0x01]);
+}
+
+/// Encodes a tuple of components.
+pub fn tuple(parts: &[&str]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(parts.iter().map(|p| p.len() + 2).sum());
+    for part in parts {
+        push(&mut out, part);
+    }
+    out
+}
+
+/// The exclusive upper bound of every key that starts with `prefix`.
+pub fn prefix_end(prefix: &[u8]) -> Vec<u8> {
+    let mut end = prefix.to_vec();
+    end.push(0xFF);
+    end
+}
+
+/// Decodes every component of a key; `None` if it is not a well-formed encoding.
+pub fn decode(mut key: &[u8]) -> Option<Vec<String>> {
+    let mut parts = Vec::new();
+    while !key.is_empty() {
+        let mut part = Vec::new();
+        loop {
+            match key {
+                [0x00, 0x01, rest @ ..] => {
+                    key = rest;
+                    break;
+                }
+                [0x00, 0xFF, rest @ ..] => {
+                    part.push(0);
+                    key = rest;
+                }
+                [0x00, ..] | [] => return None,
+                [b, rest @ ..] => {
+                    part.push(*b);
+                    key = rest;
+                }
+            }
+        }
+        parts.push(String::from_utf8(part).ok()?);
+    }
+    Some(parts)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn order_and_round_trip(a in proptest::collection::vec("\\PC{0,6}|\u{0}", 1..4),
+                                b in proptest::collection::vec("\\PC{0,6}|\u{0}", 1..4)) {
+            let ea = tuple(&a.iter().map(String::as_str).collect::<Vec<_>>());
+            let eb = tuple(&b.iter().map(String::as_str).collect::<Vec<_>>());
+            prop_assert_eq!(ea.cmp(&eb), a.cmp(&b));
+            prop_assert_eq!(decode(&ea), Some(a.clone()));
+        }
+
+        #[test]
+        fn prefixes_bound_their_extensions(a in "\\PC{0,6}", b in "\\PC{0,6}", c in "\\PC{0,6}") {
+            let prefix = tuple(&[&a]);
+            let key = tuple(&[&a, &b, &c]);
+            prop_assert!(key.starts_with(&prefix));
+            prop_assert!(key < prefix_end(&prefix));
+        }
+    }
+}

@@ -1,0 +1,186 @@
+//! The read paths: one resource's tags and filtered, ordered, cursor-paged queries.
+
+use redb::{ReadOnlyTable, ReadTransaction};
+use tagd_core::{
+    Cursor, ResourceId, ResourceQuery, ResourceRef, ResourceTags, ResourceType, StoreError,
+    TypeFilter,
+};
+
+use crate::codec;
+use crate::keys;
+use crate::tables::{KEY_INDEX, RESOURCES, TAG_INDEX, resource_key, scope_prefix};
+use crate::{engine_error, table_error};
+
+type BytesTable = ReadOnlyTable<&'static [u8], &'static [u8]>;
+
+/// Runs a query in one read transaction (a consistent snapshot).
+pub fn query(txn: &ReadTransaction, q: &ResourceQuery) -> Result<Vec<ResourceTags>, StoreError> {
+    let resources = txn.open_table(RESOURCES).map_err(table_error)?;
+    if q.limit == 0 {
+        return Ok(Vec::new());
+    }
+    if !q.ids.is_empty() {
+        return by_ids(&resources, q);
+    }
+    let Some(driver) = driving_filter(q) else {
+        return by_scan(&resources, q);
+    };
+    let (table, mut prefix) = match &driver.value {
+        Some(value) => {
+            let mut prefix = scope_prefix(&q.account, &q.region);
+            keys::push(&mut prefix, &driver.key);
+            keys::push(&mut prefix, value);
+            (txn.open_table(TAG_INDEX).map_err(table_error)?, prefix)
+        }
+        None => {
+            let mut prefix = scope_prefix(&q.account, &q.region);
+            keys::push(&mut prefix, &driver.key);
+            (txn.open_table(KEY_INDEX).map_err(table_error)?, prefix)
+        }
+    };
+    let index_prefix_len = prefix.len();
+    if let TypeFilter::Exact(t) = &q.types {
+        keys::push(&mut prefix, t.as_str());
+    }
+    let (lo, hi) = bounds(&prefix, index_prefix_len, q.start.as_ref());
+    let mut out = Vec::new();
+    if lo >= hi {
+        return Ok(out);
+    }
+    for entry in table
+        .range(lo.as_slice()..hi.as_slice())
+        .map_err(engine_error)?
+    {
+        let (key, _) = entry.map_err(engine_error)?;
+        let suffix = &key.value()[index_prefix_len..];
+        let (rtype, id) = type_and_id(suffix)?;
+        if !q.types.admits(&rtype) {
+            continue;
+        }
+        if let Some(found) = fetch(&resources, q, rtype, id)? {
+            out.push(found);
+            if out.len() == q.limit {
+                break;
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// The filter whose index drives the scan: a (key, value) condition if there is one (more
+/// selective than a bare key), else the first key-only condition.
+fn driving_filter(q: &ResourceQuery) -> Option<&tagd_core::TagFilter> {
+    q.tags
+        .iter()
+        .find(|f| f.value.is_some())
+        .or_else(|| q.tags.first())
+}
+
+/// The key range to scan: from the cursor (or the prefix) to the end of the prefix.
+/// `base_len` is where the (type, id) tail of each key begins.
+fn bounds(prefix: &[u8], base_len: usize, start: Option<&Cursor>) -> (Vec<u8>, Vec<u8>) {
+    let hi = keys::prefix_end(prefix);
+    let Some(cursor) = start else {
+        return (prefix.to_vec(), hi);
+    };
+    let mut from = prefix[..base_len].to_vec();
+    keys::push(&mut from, cursor.resource_type.as_str());
+    keys::push(&mut from, cursor.id.as_str());
+    if !cursor.inclusive {
+        from.push(0x00);
+    }
+    let lo = if from.as_slice() > prefix {
+        from
+    } else {
+        prefix.to_vec()
+    };
+    (lo, hi)
+}
+
+fn type_and_id(suffix: &[u8]) -> Result<(ResourceType, ResourceId), StoreError> {
+    let parts = keys::decode(suffix).ok_or_else(|| StoreError::Corrupt("index key".into()))?;
+    let [t, id] = parts.as_slice() else {
+        return Err(StoreError::Corrupt("index key arity".into()));
+    };
+    let t = ResourceType::parse_canonical(t).ok_or_else(|| StoreError::Corrupt("type".into()))?;
+    let id = ResourceId::parse(id).ok_or_else(|| StoreError::Corrupt("id".into()))?;
+    Ok((t, id))
+}
+
+/// Reads one resource and keeps it if it has tags and meets every tag condition.
+fn fetch(
+    resources: &BytesTable,
+    q: &ResourceQuery,
+    resource_type: ResourceType,
+    id: ResourceId,
+) -> Result<Option<ResourceTags>, StoreError> {
+    let resource = ResourceRef {
+        region: q.region.clone(),
+        resource_type,
+        id,
+    };
+    let key = resource_key(&q.account, &resource);
+    let Some(bytes) = resources.get(key.as_slice()).map_err(engine_error)? else {
+        return Ok(None);
+    };
+    let tags = codec::decode_tags(bytes.value())?;
+    Ok(q.tags_match(&tags)
+        .then_some(ResourceTags { resource, tags }))
+}
+
+fn by_ids(resources: &BytesTable, q: &ResourceQuery) -> Result<Vec<ResourceTags>, StoreError> {
+    let mut wanted: Vec<&(ResourceType, ResourceId)> = q.ids.iter().collect();
+    wanted.sort_unstable();
+    wanted.dedup();
+    let mut out = Vec::new();
+    for (t, id) in wanted {
+        if !q.types.admits(t) || q.start.as_ref().is_some_and(|c| !c.admits(t, id)) {
+            continue;
+        }
+        if let Some(found) = fetch(resources, q, t.clone(), id.clone())? {
+            out.push(found);
+            if out.len() == q.limit {
+                break;
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// No id and no tag condition: every tagged resource of the scope, in order.
+fn by_scan(resources: &BytesTable, q: &ResourceQuery) -> Result<Vec<ResourceTags>, StoreError> {
+    let base = scope_prefix(&q.account, &q.region);
+    let mut prefix = base.clone();
+    if let TypeFilter::Exact(t) = &q.types {
+        keys::push(&mut prefix, t.as_str());
+    }
+    let (lo, hi) = bounds(&prefix, base.len(), q.start.as_ref());
+    let mut out = Vec::new();
+    if lo >= hi {
+        return Ok(out);
+    }
+    for entry in resources
+        .range(lo.as_slice()..hi.as_slice())
+        .map_err(engine_error)?
+    {
+        let (key, value) = entry.map_err(engine_error)?;
+        let (resource_type, id) = type_and_id(&key.value()[base.len()..])?;
+        if !q.types.admits(&resource_type) {
+            continue;
+        }
+        let tags = codec::decode_tags(value.value())?;
+        if tags.is_empty() {
+            continue;
+        }
+        let resource = ResourceRef {
+            region: q.region.clone(),
+            resource_type,
+            id,
+        };
+        out.push(ResourceTags { resource, tags });
+        if out.len() == q.limit {
+            break;
+        }
+    }
+    Ok(out)
+}
