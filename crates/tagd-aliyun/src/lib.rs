@@ -1,1 +1,194 @@
-//! placeholder
+//! Alibaba Cloud RPC dialect of tagd (`shared/spec/aliyun.md`): requests to `/` dispatched on
+//! (Version, Action), signed with V1 or V3, answered in JSON or XML. It depends on `http` and
+//! the core, never on the server framework.
+
+pub mod auth;
+pub mod error;
+pub mod nonce;
+pub mod params;
+pub mod rds;
+pub mod render;
+pub mod sign;
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use http::{HeaderMap, Method, Response, Uri};
+use tagd_core::{Store, TagService};
+use time::OffsetDateTime;
+
+use crate::auth::{Scheme, SignedRequest};
+use crate::error::AliyunError;
+use crate::nonce::NonceCache;
+use crate::params::Params;
+use crate::rds::RdsAction;
+use crate::render::{Format, Node, Product};
+
+/// RDS 2014-08-15.
+pub const RDS_VERSION: &str = "2014-08-15";
+/// The Tag service, 2018-08-28.
+pub const TAG_VERSION: &str = "2018-08-28";
+
+/// A handled request: the response and what the request log needs.
+pub struct Handled {
+    pub response: Response<Bytes>,
+    pub request_id: String,
+    /// The action as the vendor spells it, once recognised.
+    pub action: Option<&'static str>,
+    pub account: Option<String>,
+    /// The error code, for a failed request.
+    pub error_code: Option<String>,
+}
+
+/// The dialect: the tag service plus what authentication keeps between requests.
+pub struct Aliyun<S> {
+    service: Arc<TagService<S>>,
+    nonces: NonceCache,
+    clock: fn() -> OffsetDateTime,
+}
+
+/// What a request resolved to before authentication.
+struct Route {
+    action: RdsAction,
+    product: Product,
+}
+
+impl<S: Store> Aliyun<S> {
+    pub fn new(service: Arc<TagService<S>>) -> Self {
+        Self {
+            service,
+            nonces: NonceCache::new(),
+            clock: OffsetDateTime::now_utc,
+        }
+    }
+
+    /// The same, with another clock (tests).
+    pub fn with_clock(service: Arc<TagService<S>>, clock: fn() -> OffsetDateTime) -> Self {
+        Self {
+            service,
+            nonces: NonceCache::new(),
+            clock,
+        }
+    }
+
+    /// Whether a request belongs to this dialect: anything on `/`.
+    pub fn claims(uri: &Uri) -> bool {
+        uri.path() == "/"
+    }
+
+    /// Handles one request completely; never fails (errors are rendered in the dialect's shape).
+    pub async fn handle(
+        &self,
+        method: &Method,
+        uri: &Uri,
+        headers: &HeaderMap,
+        body: Bytes,
+    ) -> Handled {
+        let request_id = uuid::Uuid::new_v4().to_string().to_uppercase();
+        let scheme = auth::scheme_of(headers);
+        let is_form = headers
+            .get(http::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| {
+                v.to_ascii_lowercase()
+                    .starts_with("application/x-www-form-urlencoded")
+            });
+        let query = uri.query().unwrap_or("");
+        let parsed = Params::parse(query, is_form.then_some(&body[..]))
+            .and_then(|all| Params::parse(query, None).map(|q| (all, q)));
+        let format = match (&parsed, scheme) {
+            (_, Scheme::V3) => Format::Json,
+            (Ok((all, _)), Scheme::V1) => Format::from_param(all.get("Format")),
+            (Err(_), Scheme::V1) => Format::Xml,
+        };
+        let mut handled = Handled {
+            response: Response::new(Bytes::new()),
+            request_id,
+            action: None,
+            account: None,
+            error_code: None,
+        };
+        let Ok((all, query_only)) = parsed else {
+            let err = AliyunError::invalid("QueryString");
+            return self.fail(handled, &err, format, render::RDS);
+        };
+        let route = match route(&all, headers, scheme) {
+            Ok(route) => route,
+            Err((err, product)) => return self.fail(handled, &err, format, product),
+        };
+        handled.action = Some(route.action.name());
+        let request = SignedRequest {
+            method,
+            path: uri.path(),
+            query: &query_only,
+            all: &all,
+            headers,
+            body: &body,
+        };
+        let now = (self.clock)();
+        let credential = match auth::authenticate(&request, &self.service, &self.nonces, now).await
+        {
+            Ok(credential) => credential,
+            Err(err) => return self.fail(handled, &err, format, route.product),
+        };
+        handled.account = Some(credential.account_id.as_str().to_owned());
+        match rds::run(route.action, &all, &credential.account_id, &self.service).await {
+            Ok(mut fields) => {
+                fields.insert(0, ("RequestId", Node::Text(handled.request_id.clone())));
+                let root = format!("{}Response", route.action.name());
+                handled.response = render::respond(
+                    200,
+                    format,
+                    &root,
+                    &Node::Object(fields),
+                    &handled.request_id,
+                );
+                handled
+            }
+            Err(err) => self.fail(handled, &err, format, route.product),
+        }
+    }
+
+    fn fail(
+        &self,
+        mut handled: Handled,
+        err: &AliyunError,
+        format: Format,
+        product: Product,
+    ) -> Handled {
+        handled.response = render::error_response(err, format, product, &handled.request_id);
+        handled.error_code = Some(err.code.to_string());
+        handled
+    }
+}
+
+/// Resolves (Version, Action): from the parameters for V1 (falling back to the `x-acs-*`
+/// headers every SDK also sends), from the headers only for V3 (§1.1).
+fn route(
+    params: &Params,
+    headers: &HeaderMap,
+    scheme: Scheme,
+) -> Result<Route, (AliyunError, Product)> {
+    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    let (action, version) = match scheme {
+        Scheme::V1 => (
+            params.get("Action").or_else(|| header("x-acs-action")),
+            params.get("Version").or_else(|| header("x-acs-version")),
+        ),
+        Scheme::V3 => (header("x-acs-action"), header("x-acs-version")),
+    };
+    let action = action.ok_or_else(|| (AliyunError::missing("Action"), render::RDS))?;
+    let version = version.ok_or_else(|| (AliyunError::missing("Version"), render::RDS))?;
+    match version {
+        RDS_VERSION => match RdsAction::parse(action) {
+            Some(action) => Ok(Route {
+                action,
+                product: render::RDS,
+            }),
+            None => Err((error::ACTION_NOT_FOUND, render::RDS)),
+        },
+        // The Tag service's actions arrive with the next issue; its version is known.
+        TAG_VERSION => Err((error::ACTION_NOT_FOUND, render::TAG)),
+        _ => Err((error::INVALID_VERSION, render::RDS)),
+    }
+}

@@ -5,6 +5,7 @@
 //! requests into the types below, engines implement [`store::Store`].
 
 pub mod account;
+pub mod admin;
 pub mod change;
 pub mod error;
 pub mod model;

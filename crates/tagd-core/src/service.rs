@@ -1,9 +1,10 @@
 //! The tag service: validates whole requests, builds change sets, pages queries. Every dialect
 //! calls this; it is the only caller of [`Store`] on the request path.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
+use std::sync::RwLock;
 
-use crate::account::AccountId;
+use crate::account::{AccessKeyId, AccountId, Credential};
 use crate::change::{ApplyReport, Atomicity, ChangeSet, ResourceChange, ResourceProblem, TagOp};
 use crate::error::CoreError;
 use crate::model::{ResourceId, ResourceRef, ResourceType, Tag};
@@ -41,6 +42,8 @@ pub struct TagService<S> {
     store: S,
     tokens: TokenCodec,
     require_registered: bool,
+    /// Keys seen recently; the admin paths that change a key call [`Self::forget_credential`].
+    credentials: RwLock<HashMap<AccessKeyId, Credential>>,
 }
 
 impl<S: Store> TagService<S> {
@@ -51,7 +54,31 @@ impl<S: Store> TagService<S> {
             store,
             tokens: TokenCodec::new(key),
             require_registered,
+            credentials: RwLock::default(),
         })
+    }
+
+    /// The key with this id (enabled or not), from memory when it was seen before.
+    pub async fn credential(&self, id: &AccessKeyId) -> Result<Option<Credential>, CoreError> {
+        if let Ok(cache) = self.credentials.read()
+            && let Some(found) = cache.get(id)
+        {
+            return Ok(Some(found.clone()));
+        }
+        let found = self.store.get_key(id).await?;
+        if let Some(credential) = &found
+            && let Ok(mut cache) = self.credentials.write()
+        {
+            cache.insert(id.clone(), credential.clone());
+        }
+        Ok(found)
+    }
+
+    /// Drops a cached key after it changed (disabled, rotated).
+    pub fn forget_credential(&self, id: &AccessKeyId) {
+        if let Ok(mut cache) = self.credentials.write() {
+            cache.remove(id);
+        }
     }
 
     pub fn store(&self) -> &S {

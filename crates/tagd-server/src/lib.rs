@@ -1,1 +1,116 @@
-//! placeholder
+//! tagd's HTTP server: routes each request to its wire dialect, serves the admin API, health
+//! and metrics, and shuts down gracefully. Dialects and the core know nothing of axum.
+
+pub mod admin;
+mod dispatch;
+pub mod telemetry;
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::routing::get;
+use tagd_aliyun::Aliyun;
+use tagd_core::{Store, TagService};
+use tokio::net::TcpListener;
+use tower_http::timeout::TimeoutLayer;
+
+/// Largest request body accepted (an RDS call with 50 ids × 20 tags is ~20 KiB).
+pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+
+/// Everything a request handler reaches.
+pub struct AppState<S> {
+    pub service: Arc<TagService<S>>,
+    pub aliyun: Aliyun<S>,
+    /// The bearer token of the admin API (written to the data dir for the local CLI).
+    pub admin_token: String,
+}
+
+impl<S: Store> AppState<S> {
+    pub fn new(service: Arc<TagService<S>>, admin_token: String) -> Self {
+        Self {
+            aliyun: Aliyun::new(Arc::clone(&service)),
+            service,
+            admin_token,
+        }
+    }
+}
+
+/// The whole application, without a socket (tests drive it with `oneshot`).
+pub fn router<S: Store>(state: Arc<AppState<S>>, request_timeout: Duration) -> Router {
+    Router::new()
+        .route("/healthz", get(|| async { "ok\n" }))
+        .route("/metrics", get(telemetry::render))
+        .nest("/admin/v1", admin::router::<S>())
+        .fallback(dispatch::dispatch::<S>)
+        .with_state(state)
+        .layer(TimeoutLayer::with_status_code(
+            http::StatusCode::SERVICE_UNAVAILABLE,
+            request_timeout,
+        ))
+}
+
+/// Where to listen and what to announce once listening.
+#[derive(Clone, Debug)]
+pub struct ServerConfig {
+    pub listen: SocketAddr,
+    pub request_timeout: Duration,
+}
+
+/// Binds the listener (so the caller learns the real port before serving).
+pub async fn bind(config: &ServerConfig) -> std::io::Result<TcpListener> {
+    TcpListener::bind(config.listen).await
+}
+
+/// Serves until `shutdown` resolves, then stops accepting and waits for in-flight requests.
+pub async fn serve<S: Store>(
+    listener: TcpListener,
+    state: Arc<AppState<S>>,
+    config: &ServerConfig,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let app = router(state, config.request_timeout);
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await
+}
+
+/// Resolves on SIGINT (Ctrl-C) or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(err) = tokio::signal::ctrl_c().await {
+            tracing::error!(error = %err, "cannot listen for ctrl-c");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(err) => {
+                tracing::error!(error = %err, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutdown requested: finishing in-flight requests");
+}
+
+/// The file through which a running server tells local admin commands where and how to reach it.
+pub fn admin_file(data_dir: &std::path::Path) -> PathBuf {
+    data_dir.join("admin.json")
+}

@@ -71,6 +71,7 @@ pub(crate) fn engine_error(err: impl std::fmt::Display) -> StoreError {
     StoreError::Engine(err.to_string())
 }
 
+#[allow(clippy::needless_pass_by_value)] // used as `map_err(table_error)`
 pub(crate) fn table_error(err: redb::TableError) -> StoreError {
     StoreError::Engine(err.to_string())
 }

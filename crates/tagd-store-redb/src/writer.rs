@@ -60,9 +60,10 @@ enum Pending {
 impl Pending {
     /// The engine failure this op hit, if any (as opposed to a logical refusal).
     fn engine_failure(&self) -> Option<String> {
-        let err = match self {
-            Pending::Apply(_, Err(e)) | Pending::Unit(_, Err(e)) | Pending::Bool(_, Err(e)) => e,
-            _ => return None,
+        let (Pending::Apply(_, Err(err)) | Pending::Unit(_, Err(err)) | Pending::Bool(_, Err(err))) =
+            self
+        else {
+            return None;
         };
         match err {
             StoreError::Conflict(_) => None,

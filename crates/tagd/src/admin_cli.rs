@@ -1,0 +1,310 @@
+//! `tagd account|key|resource`: open the store directly when no server holds it; otherwise
+//! call the running server's admin API (its address and token are in `<data-dir>/admin.json`).
+
+use anyhow::{Context as _, bail};
+use bytes::Bytes;
+use http_body_util::{BodyExt as _, Full};
+use hyper_util::client::legacy::Client;
+use hyper_util::rt::TokioExecutor;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use tagd_core::admin;
+use tagd_server::admin::{AccountJson, DeregisteredJson, KeyInfoJson, KeyJson, ResourceBody};
+use tagd_store_redb::{OpenError, RedbStore};
+
+use crate::cli::{AccountCommand, KeyCommand, ResourceArgs, ResourceCommand, Target};
+
+/// Where the data is reached.
+enum Access {
+    Direct(RedbStore),
+    Remote { endpoint: String, token: String },
+}
+
+async fn access(target: &Target) -> anyhow::Result<Access> {
+    let file = tagd_server::admin_file(&target.data_dir);
+    let from_file = || -> Option<(String, String)> {
+        let text = std::fs::read_to_string(&file).ok()?;
+        let json: serde_json::Value = serde_json::from_str(&text).ok()?;
+        Some((
+            json["endpoint"].as_str()?.to_owned(),
+            json["token"].as_str()?.to_owned(),
+        ))
+    };
+    if let Some(endpoint) = &target.endpoint {
+        let token = std::env::var("TAGD_ADMIN_TOKEN")
+            .ok()
+            .or_else(|| from_file().map(|(_, t)| t));
+        let Some(token) = token else {
+            bail!("no admin token: set TAGD_ADMIN_TOKEN or point --data-dir at the server's data");
+        };
+        return Ok(Access::Remote {
+            endpoint: endpoint.trim_end_matches('/').to_owned(),
+            token,
+        });
+    }
+    match RedbStore::open(&target.data_dir) {
+        Ok(store) => Ok(Access::Direct(store)),
+        Err(OpenError::Locked(_)) => match from_file() {
+            Some((endpoint, token)) => Ok(Access::Remote { endpoint, token }),
+            None => bail!(
+                "{} is held by a running tagd but {} is missing; pass --endpoint",
+                target.data_dir.display(),
+                file.display()
+            ),
+        },
+        Err(err) => Err(err.into()),
+    }
+}
+
+async fn call<B: Serialize, T: DeserializeOwned>(
+    endpoint: &str,
+    token: &str,
+    method: http::Method,
+    path: &str,
+    body: Option<&B>,
+) -> anyhow::Result<T> {
+    let client = Client::builder(TokioExecutor::new()).build_http::<Full<Bytes>>();
+    let payload = match body {
+        Some(b) => Bytes::from(serde_json::to_vec(b)?),
+        None => Bytes::new(),
+    };
+    let request = http::Request::builder()
+        .method(method)
+        .uri(format!("{endpoint}/admin/v1{path}"))
+        .header(http::header::AUTHORIZATION, format!("Bearer {token}"))
+        .header(http::header::CONTENT_TYPE, "application/json")
+        .body(Full::new(payload))?;
+    let response = client
+        .request(request)
+        .await
+        .with_context(|| format!("cannot reach {endpoint}"))?;
+    let status = response.status();
+    let bytes = response.into_body().collect().await?.to_bytes();
+    if !status.is_success() {
+        let message = serde_json::from_slice::<serde_json::Value>(&bytes)
+            .ok()
+            .and_then(|v| v["error"].as_str().map(str::to_owned))
+            .unwrap_or_else(|| String::from_utf8_lossy(&bytes).into_owned());
+        bail!("{message} (HTTP {status})");
+    }
+    Ok(serde_json::from_slice(&bytes)?)
+}
+
+fn print_key(key: &KeyJson, json: bool) -> anyhow::Result<()> {
+    if json {
+        println!("{}", serde_json::to_string(key)?);
+    } else {
+        println!(
+            "account_id: {}\naccess_key_id: {}\naccess_key_secret: {}",
+            key.account_id, key.access_key_id, key.access_key_secret
+        );
+    }
+    Ok(())
+}
+
+pub async fn account(cmd: AccountCommand) -> anyhow::Result<()> {
+    match cmd {
+        AccountCommand::Create { name, target } => {
+            let key = match access(&target).await? {
+                Access::Direct(store) => {
+                    let made = admin::create_account(&store, &name, false).await?;
+                    store.close();
+                    KeyJson::from(&made)
+                }
+                Access::Remote { endpoint, token } => {
+                    let body = serde_json::json!({ "name": name });
+                    call(
+                        &endpoint,
+                        &token,
+                        http::Method::POST,
+                        "/accounts",
+                        Some(&body),
+                    )
+                    .await?
+                }
+            };
+            print_key(&key, target.json)
+        }
+        AccountCommand::List { target } => {
+            let accounts: Vec<AccountJson> = match access(&target).await? {
+                Access::Direct(store) => {
+                    let list = tagd_core::Store::list_accounts(&store).await?;
+                    store.close();
+                    list.iter()
+                        .map(|a| AccountJson {
+                            account_id: a.id.as_str().to_owned(),
+                            name: a.name.clone(),
+                            root: a.root,
+                            created_at: a.created_at,
+                        })
+                        .collect()
+                }
+                Access::Remote { endpoint, token } => {
+                    call(
+                        &endpoint,
+                        &token,
+                        http::Method::GET,
+                        "/accounts",
+                        None::<&()>,
+                    )
+                    .await?
+                }
+            };
+            if target.json {
+                println!("{}", serde_json::to_string(&accounts)?);
+            } else {
+                for a in accounts {
+                    println!(
+                        "{}\t{}{}",
+                        a.account_id,
+                        a.name,
+                        if a.root { "\t(root)" } else { "" }
+                    );
+                }
+            }
+            Ok(())
+        }
+    }
+}
+
+pub async fn key(cmd: KeyCommand) -> anyhow::Result<()> {
+    match cmd {
+        KeyCommand::Create { account, target } => {
+            let key = match access(&target).await? {
+                Access::Direct(store) => {
+                    let key = admin::create_key(&store, &account).await?;
+                    store.close();
+                    KeyJson::from(&key)
+                }
+                Access::Remote { endpoint, token } => {
+                    let path = format!("/accounts/{account}/keys");
+                    call(&endpoint, &token, http::Method::POST, &path, None::<&()>).await?
+                }
+            };
+            print_key(&key, target.json)
+        }
+        KeyCommand::List { account, target } => {
+            let keys: Vec<KeyInfoJson> = match access(&target).await? {
+                Access::Direct(store) => {
+                    let keys = admin::list_keys(&store, &account).await?;
+                    store.close();
+                    keys.iter().map(KeyInfoJson::from).collect()
+                }
+                Access::Remote { endpoint, token } => {
+                    let path = format!("/accounts/{account}/keys");
+                    call(&endpoint, &token, http::Method::GET, &path, None::<&()>).await?
+                }
+            };
+            if target.json {
+                println!("{}", serde_json::to_string(&keys)?);
+            } else {
+                for k in keys {
+                    println!(
+                        "{}\t{}",
+                        k.access_key_id,
+                        if k.enabled { "enabled" } else { "disabled" }
+                    );
+                }
+            }
+            Ok(())
+        }
+        KeyCommand::Disable { key_id, target } => {
+            let key: KeyInfoJson = match access(&target).await? {
+                Access::Direct(store) => {
+                    let key = admin::disable_key(&store, &key_id).await?;
+                    store.close();
+                    KeyInfoJson::from(&key)
+                }
+                Access::Remote { endpoint, token } => {
+                    let path = format!("/keys/{key_id}/disable");
+                    call(&endpoint, &token, http::Method::POST, &path, None::<&()>).await?
+                }
+            };
+            if target.json {
+                println!("{}", serde_json::to_string(&key)?);
+            } else {
+                println!("{} disabled", key.access_key_id);
+            }
+            Ok(())
+        }
+    }
+}
+
+fn body(args: &ResourceArgs) -> ResourceBody {
+    ResourceBody {
+        account_id: args.account.clone(),
+        region: args.region.clone(),
+        resource_type: args.resource_type.clone(),
+        resource_id: args.resource_id.clone(),
+    }
+}
+
+pub async fn resource(cmd: ResourceCommand) -> anyhow::Result<()> {
+    match cmd {
+        ResourceCommand::Register { resource, target } => {
+            let body = body(&resource);
+            match access(&target).await? {
+                Access::Direct(store) => {
+                    let r = body.resource().map_err(anyhow::Error::msg)?;
+                    admin::register_resource(&store, &body.account_id, &r).await?;
+                    store.close();
+                }
+                Access::Remote { endpoint, token } => {
+                    let _: serde_json::Value = call(
+                        &endpoint,
+                        &token,
+                        http::Method::POST,
+                        "/resources/register",
+                        Some(&body),
+                    )
+                    .await?;
+                }
+            }
+            if !target.json {
+                println!(
+                    "registered {} {} {}",
+                    resource.region, resource.resource_type, resource.resource_id
+                );
+            } else {
+                println!("{{}}");
+            }
+            Ok(())
+        }
+        ResourceCommand::Deregister { resource, target } => {
+            let body = body(&resource);
+            let result = match access(&target).await? {
+                Access::Direct(store) => {
+                    let r = body.resource().map_err(anyhow::Error::msg)?;
+                    let was_registered =
+                        admin::deregister_resource(&store, &body.account_id, &r).await?;
+                    store.close();
+                    DeregisteredJson { was_registered }
+                }
+                Access::Remote { endpoint, token } => {
+                    call(
+                        &endpoint,
+                        &token,
+                        http::Method::POST,
+                        "/resources/deregister",
+                        Some(&body),
+                    )
+                    .await?
+                }
+            };
+            if target.json {
+                println!("{}", serde_json::to_string(&result)?);
+            } else if result.was_registered {
+                println!(
+                    "deregistered {} (its tags are deleted)",
+                    resource.resource_id
+                );
+            } else {
+                println!(
+                    "{} was not registered (any tags it had are deleted)",
+                    resource.resource_id
+                );
+            }
+            Ok(())
+        }
+    }
+}

@@ -1,0 +1,157 @@
+//! The command line. Every `serve` flag can also be set by a `TAGD_*` environment variable;
+//! a flag wins over the variable.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "tagd",
+    version,
+    about = "A self-hosted cloud resource tag service"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Run the service.
+    Serve(ServeArgs),
+    /// Manage accounts.
+    #[command(subcommand)]
+    Account(AccountCommand),
+    /// Manage access keys.
+    #[command(subcommand)]
+    Key(KeyCommand),
+    /// Register resources (for `serve --resources registered`).
+    #[command(subcommand)]
+    Resource(ResourceCommand),
+}
+
+/// Which resources may be tagged.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ResourceMode {
+    /// Any well-formed resource id.
+    Any,
+    /// Only resources registered through the admin interface.
+    Registered,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Args, Debug)]
+pub struct ServeArgs {
+    /// Address to listen on (port 0 picks a free port; see --ready-file).
+    #[arg(long, env = "TAGD_LISTEN", default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+    /// Where the embedded store keeps its data.
+    #[arg(long, env = "TAGD_DATA_DIR", default_value = "./tagd-data")]
+    pub data_dir: PathBuf,
+    /// Which resources may be tagged.
+    #[arg(long, env = "TAGD_RESOURCES", value_enum, default_value_t = ResourceMode::Any)]
+    pub resources: ResourceMode,
+    /// Once ready, write `{"listen": "IP:PORT", "pid": N}` to this file.
+    #[arg(long, env = "TAGD_READY_FILE")]
+    pub ready_file: Option<PathBuf>,
+    #[arg(long, env = "TAGD_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+    /// A tracing filter: `info`, `warn`, `tagd=debug`, ...
+    #[arg(long, env = "TAGD_LOG", default_value = "info")]
+    pub log: String,
+    /// Longest a request may take before it is answered 503 (seconds).
+    #[arg(long, env = "TAGD_REQUEST_TIMEOUT_SECS", default_value_t = 30)]
+    pub request_timeout_secs: u64,
+    /// Root access key id; with --access-key-secret, an account owning it is ensured at start.
+    #[arg(long, env = "TAGD_ACCESS_KEY_ID", hide_env_values = true)]
+    pub access_key_id: Option<String>,
+    #[arg(long, env = "TAGD_ACCESS_KEY_SECRET", hide_env_values = true)]
+    pub access_key_secret: Option<String>,
+}
+
+/// How admin commands reach the data.
+#[derive(Args, Debug, Clone)]
+pub struct Target {
+    /// The data directory: opened directly when no server holds it, else its admin.json says
+    /// where the running server is.
+    #[arg(long, env = "TAGD_DATA_DIR", default_value = "./tagd-data")]
+    pub data_dir: PathBuf,
+    /// A running server's address (e.g. http://127.0.0.1:8080); its admin token is read from
+    /// <data-dir>/admin.json or TAGD_ADMIN_TOKEN.
+    #[arg(long, env = "TAGD_ENDPOINT")]
+    pub endpoint: Option<String>,
+    /// Print JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum AccountCommand {
+    /// Create an account and its first access key (the secret is printed once).
+    Create {
+        name: String,
+        #[command(flatten)]
+        target: Target,
+    },
+    /// List accounts.
+    List {
+        #[command(flatten)]
+        target: Target,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum KeyCommand {
+    /// Create another access key for an account.
+    Create {
+        account: String,
+        #[command(flatten)]
+        target: Target,
+    },
+    /// List an account's keys (without secrets).
+    List {
+        account: String,
+        #[command(flatten)]
+        target: Target,
+    },
+    /// Disable a key: requests signed with it get InvalidAccessKeyId.Inactive.
+    Disable {
+        key_id: String,
+        #[command(flatten)]
+        target: Target,
+    },
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct ResourceArgs {
+    pub account: String,
+    pub region: String,
+    /// Canonical type, e.g. ALIYUN::RDS::INSTANCE.
+    pub resource_type: String,
+    pub resource_id: String,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ResourceCommand {
+    /// Register a resource so that it may be tagged under `--resources registered`.
+    Register {
+        #[command(flatten)]
+        resource: ResourceArgs,
+        #[command(flatten)]
+        target: Target,
+    },
+    /// Deregister a resource and delete its tags.
+    Deregister {
+        #[command(flatten)]
+        resource: ResourceArgs,
+        #[command(flatten)]
+        target: Target,
+    },
+}

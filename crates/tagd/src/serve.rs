@@ -1,0 +1,123 @@
+//! `tagd serve`: open the store, make sure a root key exists, listen, announce, serve, and on
+//! SIGTERM / Ctrl-C finish in-flight requests, flush and exit 0.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use tagd_core::TagService;
+use tagd_core::admin::{self, RootKey};
+use tagd_server::{AppState, ServerConfig};
+use tagd_store_redb::{OpenError, RedbStore};
+
+use crate::cli::{ResourceMode, ServeArgs};
+use crate::logging;
+
+pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
+    logging::init(args.log_format, &args.log);
+    tagd_server::telemetry::install();
+    let store = match RedbStore::open(&args.data_dir) {
+        Ok(store) => store,
+        Err(OpenError::Locked(path)) => {
+            anyhow::bail!("{} is in use by another tagd process", path.display())
+        }
+        Err(err) => return Err(err.into()),
+    };
+    ensure_root(&store, &args).await?;
+    let registered = args.resources == ResourceMode::Registered;
+    let service = Arc::new(TagService::new(store.clone(), registered).await?);
+    let config = ServerConfig {
+        listen: args.listen,
+        request_timeout: Duration::from_secs(args.request_timeout_secs.max(1)),
+    };
+    let listener = tagd_server::bind(&config)
+        .await
+        .with_context(|| format!("cannot listen on {}", config.listen))?;
+    let local = listener.local_addr()?;
+    let admin_token = hex_token();
+    let admin_file = tagd_server::admin_file(&args.data_dir);
+    let endpoint_ip = if local.ip().is_unspecified() {
+        "127.0.0.1".to_owned()
+    } else {
+        local.ip().to_string()
+    };
+    let endpoint = format!("http://{endpoint_ip}:{}", local.port());
+    let admin_json = serde_json::json!({ "endpoint": endpoint, "token": admin_token });
+    write_private(&admin_file, &admin_json.to_string())?;
+    let state = Arc::new(AppState::new(service, admin_token));
+    if let Some(ready) = &args.ready_file {
+        let body = serde_json::json!({ "listen": local.to_string(), "pid": std::process::id() });
+        write_private(ready, &body.to_string())?;
+    }
+    tracing::info!(listen = %local, data_dir = %args.data_dir.display(), resources = ?args.resources, "tagd ready");
+    let served = tagd_server::serve(listener, state, &config, tagd_server::shutdown_signal()).await;
+    // Every acknowledged write is already durable (fsync before the answer); closing waits for
+    // the writer to drain anything still queued.
+    store.close();
+    if let Err(err) = std::fs::remove_file(&admin_file) {
+        tracing::warn!(error = %err, "cannot remove the admin file");
+    }
+    served.context("server failed")?;
+    tracing::info!("tagd stopped");
+    Ok(())
+}
+
+async fn ensure_root(store: &RedbStore, args: &ServeArgs) -> anyhow::Result<()> {
+    match (&args.access_key_id, &args.access_key_secret) {
+        (Some(id), Some(secret)) => {
+            match admin::ensure_root_key(store, id, secret).await? {
+                RootKey::Created(made) => {
+                    tracing::info!(account = %made.account.id, access_key_id = %made.key.access_key_id, "root account created for TAGD_ACCESS_KEY_ID");
+                }
+                RootKey::Updated(key) => {
+                    tracing::info!(account = %key.account_id, access_key_id = %key.access_key_id, "root key secret set from TAGD_ACCESS_KEY_SECRET");
+                }
+                RootKey::Unchanged(_) => {}
+            }
+            Ok(())
+        }
+        (Some(_), None) | (None, Some(_)) => {
+            anyhow::bail!("set both TAGD_ACCESS_KEY_ID and TAGD_ACCESS_KEY_SECRET, or neither")
+        }
+        (None, None) => {
+            if let Some(made) = admin::bootstrap_root(store).await? {
+                println!(
+                    "tagd: created the root account {} and its access key; the secret is shown only now:\n  \
+                     TAGD_ACCESS_KEY_ID={}\n  TAGD_ACCESS_KEY_SECRET={}",
+                    made.account.id,
+                    made.key.access_key_id,
+                    made.key.secret.expose()
+                );
+            }
+            Ok(())
+        }
+    }
+}
+
+fn hex_token() -> String {
+    let bytes: [u8; 32] = tagd_core::account::random_bytes();
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Writes a file readable by its owner only, atomically (temp file + rename).
+fn write_private(path: &Path, contents: &str) -> anyhow::Result<()> {
+    let tmp = path.with_extension("tmp");
+    {
+        use std::io::Write as _;
+        let mut options = std::fs::OpenOptions::new();
+        options.write(true).create(true).truncate(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt as _;
+            options.mode(0o600);
+        }
+        let mut file = options
+            .open(&tmp)
+            .with_context(|| format!("cannot write {}", tmp.display()))?;
+        file.write_all(contents.as_bytes())?;
+        file.sync_all()?;
+    }
+    std::fs::rename(&tmp, path).with_context(|| format!("cannot write {}", path.display()))?;
+    Ok(())
+}
