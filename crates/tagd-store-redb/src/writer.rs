@@ -1,11 +1,14 @@
-//! The single writer thread: drains queued writes, applies a batch in one redb transaction and
-//! commits once (`Durability::Immediate`, so one fsync serves the whole batch), then answers
-//! every waiter. A change set that fails its checks is skipped without touching the batch.
+//! The single writer thread: drains queued writes, applies a batch in one redb transaction
+//! committed without fsync, appends the batch's effects to the write-ahead log with one
+//! fdatasync ([`crate::wal`]), then answers every waiter: one fsync serves the whole batch.
+//! A change set that fails its checks is skipped without touching the rest of the batch.
+//! Every second (or when idle, or when the log passes 64 MiB) a checkpoint makes redb durable
+//! and empties the log.
 
-use std::sync::mpsc::{Receiver, TryRecvError};
-use std::time::Instant;
+use std::sync::mpsc::{Receiver, RecvTimeoutError, TryRecvError};
+use std::time::{Duration, Instant};
 
-use redb::{Database, ReadableTable, Table, WriteTransaction};
+use redb::{Database, Durability, ReadableDatabase, ReadableTable, Table, WriteTransaction};
 use tagd_core::change::ResourceProblem;
 use tagd_core::rules::rules_for_namespace;
 use tagd_core::{
@@ -16,13 +19,36 @@ use tokio::sync::oneshot;
 
 use crate::codec;
 use crate::engine_error;
+use crate::keys;
 use crate::tables::{
-    ACCESS_KEYS, ACCOUNTS, KEY_INDEX, REGISTERED, RESOURCES, TAG_INDEX, key_index_key,
+    ACCESS_KEYS, ACCOUNTS, KEY_INDEX, META, REGISTERED, RESOURCES, TAG_INDEX, key_index_key,
     resource_key, tag_index_key,
 };
+use crate::wal::{Effect, Record, Wal};
 
 /// Most writes one commit carries.
 const MAX_BATCH: usize = 1024;
+
+/// When the writer makes redb durable and empties the log.
+#[derive(Clone, Copy, Debug)]
+pub struct CheckpointPolicy {
+    /// At least this often while writes arrive...
+    pub every: Duration,
+    /// ...after this long without writes...
+    pub idle: Duration,
+    /// ...and whenever the log grows past this many bytes.
+    pub wal_bytes: u64,
+}
+
+impl Default for CheckpointPolicy {
+    fn default() -> Self {
+        Self {
+            every: Duration::from_secs(1),
+            idle: Duration::from_millis(200),
+            wal_bytes: 64 << 20,
+        }
+    }
+}
 
 /// A write and the channel its answer goes back on.
 pub enum WriteOp {
@@ -58,6 +84,18 @@ enum Pending {
 }
 
 impl Pending {
+    /// An op the writer will not run (it has failed); `answer` sends the failure.
+    fn refused(op: WriteOp) -> Pending {
+        let refused = || StoreError::Unavailable("the store writer has failed".into());
+        match op {
+            WriteOp::Apply(_, tx) => Pending::Apply(tx, Err(refused())),
+            WriteOp::CreateAccount(_, _, tx)
+            | WriteOp::PutKey(_, tx)
+            | WriteOp::Register(_, _, tx) => Pending::Unit(tx, Err(refused())),
+            WriteOp::Deregister(_, _, tx) => Pending::Bool(tx, Err(refused())),
+        }
+    }
+
     /// The engine failure this op hit, if any (as opposed to a logical refusal).
     fn engine_failure(&self) -> Option<String> {
         let (Pending::Apply(_, Err(err)) | Pending::Unit(_, Err(err)) | Pending::Bool(_, Err(err))) =
@@ -85,28 +123,199 @@ impl Pending {
     }
 }
 
-/// Runs until every sender is gone.
-pub fn run(db: &Database, queue: &Receiver<WriteOp>) {
-    while let Ok(first) = queue.recv() {
-        let mut batch = vec![first];
-        while batch.len() < MAX_BATCH {
-            match queue.try_recv() {
-                Ok(op) => batch.push(op),
-                Err(TryRecvError::Empty | TryRecvError::Disconnected) => break,
-            }
-        }
-        commit_batch(db, batch);
-    }
+/// The writer's durable state: the database, the log, and how far each reaches.
+pub struct Writer {
+    db: std::sync::Arc<Database>,
+    wal: Wal,
+    /// Sequence number of the last record appended to the log.
+    seq: u64,
+    /// Whether the log holds records redb has not made durable yet.
+    dirty: bool,
+    last_checkpoint: Instant,
+    policy: CheckpointPolicy,
+    /// Set after a log or checkpoint failure: the writer refuses everything from then on,
+    /// because redb may hold changes that were never made durable (as PostgreSQL does on an
+    /// fsync failure, it stops rather than guess).
+    failed: Option<String>,
 }
 
-fn commit_batch(db: &Database, batch: Vec<WriteOp>) {
-    let started = Instant::now();
-    let size = batch.len();
-    let mut pending = Vec::with_capacity(size);
-    // An engine failure inside any op aborts the whole transaction (nothing of the batch is
-    // committed, every waiter is told); logical refusals (a conflict, a quota) only skip the op.
-    let outcome = (|| -> Result<(), String> {
-        let txn = db.begin_write().map_err(|e| e.to_string())?;
+impl Writer {
+    /// Replays the log past the last checkpoint, checkpoints, and returns the writer.
+    pub fn recover(
+        db: std::sync::Arc<Database>,
+        wal_path: &std::path::Path,
+        policy: CheckpointPolicy,
+    ) -> Result<Writer, StoreError> {
+        let (wal, records) = Wal::open(wal_path).map_err(engine_error)?;
+        let mut writer = Writer {
+            db,
+            wal,
+            seq: 0,
+            dirty: false,
+            last_checkpoint: Instant::now(),
+            policy,
+            failed: None,
+        };
+        let checkpointed = writer.checkpointed_seq()?;
+        writer.seq = checkpointed;
+        let replay: Vec<&Record> = records.iter().filter(|r| r.seq > checkpointed).collect();
+        if !replay.is_empty() {
+            let txn = writer.db.begin_write().map_err(engine_error)?;
+            {
+                let mut tables = Tables::open(&txn).map_err(engine_error)?;
+                for record in &replay {
+                    for effect in &record.effects {
+                        tables.replay(effect)?;
+                    }
+                }
+            }
+            txn.commit().map_err(engine_error)?;
+            writer.seq = replay.iter().map(|r| r.seq).max().unwrap_or(checkpointed);
+            tracing::info!(
+                records = replay.len(),
+                last_seq = writer.seq,
+                "replayed the write-ahead log"
+            );
+        }
+        writer.dirty = !records.is_empty();
+        writer.checkpoint().map_err(StoreError::Engine)?;
+        Ok(writer)
+    }
+
+    fn checkpointed_seq(&self) -> Result<u64, StoreError> {
+        let txn = self.db.begin_read().map_err(engine_error)?;
+        let meta = txn.open_table(META).map_err(engine_error)?;
+        let value = meta.get("wal_seq").map_err(engine_error)?;
+        let Some(bytes) = value else { return Ok(0) };
+        let raw: [u8; 8] = bytes
+            .value()
+            .try_into()
+            .map_err(|_| StoreError::Corrupt("wal_seq".into()))?;
+        Ok(u64::from_be_bytes(raw))
+    }
+
+    /// Makes redb durable up to `self.seq`, then empties the log.
+    fn checkpoint(&mut self) -> Result<(), String> {
+        if !self.dirty {
+            return Ok(());
+        }
+        let started = Instant::now();
+        let txn = self.db.begin_write().map_err(|e| e.to_string())?;
+        {
+            let mut meta = txn.open_table(META).map_err(|e| e.to_string())?;
+            meta.insert("wal_seq", self.seq.to_be_bytes().as_slice())
+                .map_err(|e| e.to_string())?;
+        }
+        txn.commit().map_err(|e| e.to_string())?;
+        self.wal.truncate().map_err(|e| e.to_string())?;
+        self.dirty = false;
+        self.last_checkpoint = Instant::now();
+        metrics::histogram!("tagd_store_checkpoint_seconds")
+            .record(started.elapsed().as_secs_f64());
+        Ok(())
+    }
+
+    fn fail(&mut self, err: String) {
+        tracing::error!(error = %err, "store writer stopped taking writes");
+        self.failed = Some(err);
+    }
+
+    /// Runs until every sender is gone, then checkpoints.
+    pub fn run(mut self, queue: &Receiver<WriteOp>) {
+        loop {
+            let first = match queue.recv_timeout(self.policy.idle) {
+                Ok(op) => op,
+                Err(RecvTimeoutError::Timeout) => {
+                    if self.failed.is_none()
+                        && let Err(err) = self.checkpoint()
+                    {
+                        self.fail(err);
+                    }
+                    continue;
+                }
+                Err(RecvTimeoutError::Disconnected) => break,
+            };
+            let mut batch = vec![first];
+            while batch.len() < MAX_BATCH {
+                match queue.try_recv() {
+                    Ok(op) => batch.push(op),
+                    Err(TryRecvError::Empty | TryRecvError::Disconnected) => break,
+                }
+            }
+            self.commit_batch(batch);
+            let due = self.last_checkpoint.elapsed() >= self.policy.every
+                || self.wal.len() >= self.policy.wal_bytes;
+            if due
+                && self.failed.is_none()
+                && let Err(err) = self.checkpoint()
+            {
+                self.fail(err);
+            }
+        }
+        if self.failed.is_none()
+            && let Err(err) = self.checkpoint()
+        {
+            tracing::error!(error = %err, "final checkpoint failed; the log will be replayed at the next start");
+        }
+    }
+
+    fn commit_batch(&mut self, batch: Vec<WriteOp>) {
+        let started = Instant::now();
+        let size = batch.len();
+        let mut pending = Vec::with_capacity(size);
+        let mut effects = Vec::new();
+        let outcome = match self.failed.clone() {
+            Some(err) => {
+                // Answer every op with the failure (dropping them would look like a shutdown).
+                for op in batch {
+                    pending.push(Pending::refused(op));
+                }
+                Err(err)
+            }
+            None => self.apply_batch(batch, &mut pending, &mut effects),
+        };
+        let outcome = outcome.and_then(|()| {
+            if effects.is_empty() {
+                return Ok(());
+            }
+            self.seq += 1;
+            let record = Record {
+                seq: self.seq,
+                effects,
+            };
+            match self.wal.append(&record) {
+                Ok(()) => {
+                    self.dirty = true;
+                    Ok(())
+                }
+                Err(err) => {
+                    let err = format!("write-ahead log append failed: {err}");
+                    self.fail(err.clone());
+                    Err(err)
+                }
+            }
+        });
+        if let Err(err) = &outcome {
+            tracing::error!(error = %err, batch = size, "store commit failed");
+        }
+        metrics::histogram!("tagd_store_commit_batch_size").record(size as f64);
+        metrics::histogram!("tagd_store_commit_seconds").record(started.elapsed().as_secs_f64());
+        for p in pending {
+            p.answer(&outcome);
+        }
+    }
+
+    /// Applies the batch in one redb transaction committed without fsync. An engine failure
+    /// inside any op aborts the whole transaction; logical refusals only skip their op.
+    fn apply_batch(
+        &self,
+        batch: Vec<WriteOp>,
+        pending: &mut Vec<Pending>,
+        effects: &mut Vec<Effect>,
+    ) -> Result<(), String> {
+        let mut txn = self.db.begin_write().map_err(|e| e.to_string())?;
+        txn.set_durability(Durability::None)
+            .map_err(|e| e.to_string())?;
         {
             let mut tables = Tables::open(&txn).map_err(|e| e.to_string())?;
             for op in batch {
@@ -117,16 +326,9 @@ fn commit_batch(db: &Database, batch: Vec<WriteOp>) {
                     return Err(err);
                 }
             }
+            *effects = std::mem::take(&mut tables.effects);
         }
         txn.commit().map_err(|e| e.to_string())
-    })();
-    if let Err(err) = &outcome {
-        tracing::error!(error = %err, batch = size, "store commit failed");
-    }
-    metrics::histogram!("tagd_store_commit_batch_size").record(size as f64);
-    metrics::histogram!("tagd_store_commit_seconds").record(started.elapsed().as_secs_f64());
-    for p in pending {
-        p.answer(&outcome);
     }
 }
 
@@ -137,6 +339,8 @@ struct Tables<'txn> {
     tag_index: Table<'txn, &'static [u8], &'static [u8]>,
     key_index: Table<'txn, &'static [u8], &'static [u8]>,
     registered: Table<'txn, &'static [u8], &'static [u8]>,
+    /// What this transaction changed in the primary tables, for the log.
+    effects: Vec<Effect>,
 }
 
 impl<'txn> Tables<'txn> {
@@ -148,6 +352,7 @@ impl<'txn> Tables<'txn> {
             tag_index: txn.open_table(TAG_INDEX)?,
             key_index: txn.open_table(KEY_INDEX)?,
             registered: txn.open_table(REGISTERED)?,
+            effects: Vec::new(),
         })
     }
 
@@ -161,6 +366,9 @@ impl<'txn> Tables<'txn> {
             WriteOp::Register(account, resource, tx) => {
                 let key = resource_key(&account, &resource);
                 let result = self.registered.insert(key.as_slice(), [].as_slice());
+                if result.is_ok() {
+                    self.effects.push(Effect::RegisteredPut(key));
+                }
                 Pending::Unit(tx, result.map(drop).map_err(engine_error))
             }
             WriteOp::Deregister(account, resource, tx) => {
@@ -256,11 +464,13 @@ impl<'txn> Tables<'txn> {
         }
         if next.is_empty() {
             self.resources.remove(key).map_err(engine_error)?;
+            self.effects.push(Effect::ResourceDelete(key.to_vec()));
         } else {
             let bytes = codec::encode_tags(next);
             self.resources
                 .insert(key, bytes.as_slice())
                 .map_err(engine_error)?;
+            self.effects.push(Effect::ResourcePut(key.to_vec(), bytes));
         }
         Ok(())
     }
@@ -292,6 +502,8 @@ impl<'txn> Tables<'txn> {
         self.accounts
             .insert(account.id.as_str(), record.as_slice())
             .map_err(engine_error)?;
+        self.effects
+            .push(Effect::AccountPut(account.id.as_str().to_owned(), record));
         self.put_key(key)
     }
 
@@ -311,6 +523,10 @@ impl<'txn> Tables<'txn> {
         self.access_keys
             .insert(key.access_key_id.as_str(), record.as_slice())
             .map_err(engine_error)?;
+        self.effects.push(Effect::KeyPut(
+            key.access_key_id.as_str().to_owned(),
+            record,
+        ));
         Ok(())
     }
 
@@ -325,8 +541,62 @@ impl<'txn> Tables<'txn> {
             .remove(key.as_slice())
             .map_err(engine_error)?
             .is_some();
+        self.effects.push(Effect::RegisteredDelete(key.clone()));
         let current = self.tags_at(&key)?;
         self.write_tags(account, resource, &key, &current, &TagSet::new())?;
         Ok(was)
+    }
+}
+
+impl Tables<'_> {
+    /// Re-applies one logged effect (idempotent: effects hold final values).
+    fn replay(&mut self, effect: &Effect) -> Result<(), StoreError> {
+        match effect {
+            Effect::ResourcePut(key, value) => {
+                let next = codec::decode_tags(value)?;
+                self.replay_resource(key, &next)
+            }
+            Effect::ResourceDelete(key) => self.replay_resource(key, &TagSet::new()),
+            Effect::AccountPut(id, record) => {
+                self.accounts
+                    .insert(id.as_str(), record.as_slice())
+                    .map_err(engine_error)?;
+                Ok(())
+            }
+            Effect::KeyPut(id, record) => {
+                self.access_keys
+                    .insert(id.as_str(), record.as_slice())
+                    .map_err(engine_error)?;
+                Ok(())
+            }
+            Effect::RegisteredPut(key) => {
+                self.registered
+                    .insert(key.as_slice(), [].as_slice())
+                    .map_err(engine_error)?;
+                Ok(())
+            }
+            Effect::RegisteredDelete(key) => {
+                self.registered
+                    .remove(key.as_slice())
+                    .map_err(engine_error)?;
+                Ok(())
+            }
+        }
+    }
+
+    fn replay_resource(&mut self, key: &[u8], next: &TagSet) -> Result<(), StoreError> {
+        let corrupt = || StoreError::Corrupt("resource key in the log".into());
+        let parts = keys::decode(key).ok_or_else(corrupt)?;
+        let [account, region, rtype, id] = parts.as_slice() else {
+            return Err(corrupt());
+        };
+        let account = AccountId::parse(account).ok_or_else(corrupt)?;
+        let resource = ResourceRef {
+            region: tagd_core::Region::parse(region).ok_or_else(corrupt)?,
+            resource_type: tagd_core::ResourceType::parse_canonical(rtype).ok_or_else(corrupt)?,
+            id: tagd_core::ResourceId::parse(id).ok_or_else(corrupt)?,
+        };
+        let current = self.tags_at(key)?;
+        self.write_tags(&account, &resource, key, &current, next)
     }
 }
