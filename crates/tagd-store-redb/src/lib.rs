@@ -8,6 +8,7 @@
 mod codec;
 mod keys;
 mod read;
+mod syncer;
 mod tables;
 mod wal;
 mod writer;
@@ -48,6 +49,7 @@ struct Inner {
     db: Arc<Database>,
     queue: Mutex<Option<Sender<WriteOp>>>,
     writer: Mutex<Option<JoinHandle<()>>>,
+    syncer: Mutex<Option<JoinHandle<()>>>,
 }
 
 impl Drop for Inner {
@@ -61,11 +63,15 @@ impl Inner {
         if let Ok(mut queue) = self.queue.lock() {
             queue.take();
         }
-        let handle = self.writer.lock().ok().and_then(|mut w| w.take());
-        if let Some(handle) = handle
-            && handle.join().is_err()
-        {
-            tracing::error!("store writer thread panicked");
+        // The writer drains its queue, checkpoints and releases the syncer, which then
+        // answers what it holds and stops.
+        for (slot, name) in [(&self.writer, "writer"), (&self.syncer, "syncer")] {
+            let handle = slot.lock().ok().and_then(|mut w| w.take());
+            if let Some(handle) = handle
+                && handle.join().is_err()
+            {
+                tracing::error!(thread = name, "store thread panicked");
+            }
         }
     }
 }
@@ -100,7 +106,18 @@ impl RedbStore {
         };
         init_schema(&db).map_err(|e| other(e.to_string()))?;
         let db = Arc::new(db);
-        let recovered = writer::Writer::recover(Arc::clone(&db), &dir.join("tagd.wal"), policy)
+        let (mut recovered, wal) =
+            writer::Writer::recover(Arc::clone(&db), &dir.join("tagd.wal"), policy)
+                .map_err(|e| other(e.to_string()))?;
+        let failure = syncer::Failure::default();
+        // Bounded: a slow disk holds the writer back instead of letting applied, unsynced
+        // batches pile up.
+        let (job_tx, job_rx) = mpsc::sync_channel(64);
+        recovered.attach(job_tx, Arc::clone(&failure));
+        let syncer = syncer::Syncer { wal, failure };
+        let syncer = std::thread::Builder::new()
+            .name("tagd-store-syncer".into())
+            .spawn(move || syncer.run(&job_rx))
             .map_err(|e| other(e.to_string()))?;
         let (tx, rx) = mpsc::channel();
         let writer = std::thread::Builder::new()
@@ -112,6 +129,7 @@ impl RedbStore {
                 db,
                 queue: Mutex::new(Some(tx)),
                 writer: Mutex::new(Some(writer)),
+                syncer: Mutex::new(Some(syncer)),
             }),
         })
     }

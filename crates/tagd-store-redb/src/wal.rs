@@ -75,11 +75,16 @@ impl Wal {
     }
 
     /// Appends one record and waits until it is on disk.
+    #[cfg(test)]
     pub fn append(&mut self, record: &Record) -> io::Result<()> {
-        let frame = encode_frame(record);
-        self.file.write_all(&frame)?;
+        self.append_frames(&encode_frame(record))
+    }
+
+    /// Appends already framed records and waits until they are on disk.
+    pub fn append_frames(&mut self, frames: &[u8]) -> io::Result<()> {
+        self.file.write_all(frames)?;
         self.file.sync_data()?;
-        self.bytes += frame.len() as u64;
+        self.bytes += frames.len() as u64;
         Ok(())
     }
 
@@ -90,11 +95,6 @@ impl Wal {
         self.bytes = 0;
         Ok(())
     }
-
-    /// Bytes currently in the log.
-    pub fn len(&self) -> u64 {
-        self.bytes
-    }
 }
 
 fn put_bytes(out: &mut Vec<u8>, bytes: &[u8]) {
@@ -103,7 +103,7 @@ fn put_bytes(out: &mut Vec<u8>, bytes: &[u8]) {
     out.extend_from_slice(bytes);
 }
 
-fn encode_frame(record: &Record) -> Vec<u8> {
+pub fn encode_frame(record: &Record) -> Vec<u8> {
     let mut payload = Vec::with_capacity(64 + record.effects.len() * 96);
     payload.push(VERSION);
     payload.extend_from_slice(&record.seq.to_be_bytes());

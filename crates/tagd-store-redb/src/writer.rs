@@ -5,7 +5,7 @@
 //! Every second (or when idle, or when the log passes 64 MiB) a checkpoint makes redb durable
 //! and empties the log.
 
-use std::sync::mpsc::{Receiver, RecvTimeoutError, TryRecvError};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, TryRecvError};
 use std::time::{Duration, Instant};
 
 use redb::{Database, Durability, ReadableDatabase, ReadableTable, Table, WriteTransaction};
@@ -20,6 +20,7 @@ use tokio::sync::oneshot;
 use crate::codec;
 use crate::engine_error;
 use crate::keys;
+use crate::syncer::{Failure, SyncJob, failure_of};
 use crate::tables::{
     ACCESS_KEYS, ACCOUNTS, KEY_INDEX, META, REGISTERED, RESOURCES, TAG_INDEX, key_index_key,
     resource_key, tag_index_key,
@@ -67,8 +68,8 @@ pub enum WriteOp {
     ),
 }
 
-/// An answer held back until the batch commits.
-enum Pending {
+/// An answer held back until the batch is durable.
+pub enum Pending {
     Apply(
         oneshot::Sender<Result<ApplyReport, StoreError>>,
         Result<ApplyReport, StoreError>,
@@ -110,7 +111,7 @@ impl Pending {
     }
 
     /// Sends the held answer, or `failure` if the commit failed.
-    fn answer(self, commit: &Result<(), String>) {
+    pub fn answer(self, commit: &Result<(), String>) {
         // A waiter that went away (client disconnected) is not an error: the write stands.
         match (self, commit) {
             (Pending::Apply(tx, r), Ok(())) => drop(tx.send(r)),
@@ -126,7 +127,10 @@ impl Pending {
 /// The writer's durable state: the database, the log, and how far each reaches.
 pub struct Writer {
     db: std::sync::Arc<Database>,
-    wal: Wal,
+    /// Where applied batches go to be made durable and answered ([`crate::syncer`]).
+    jobs: Option<SyncSender<SyncJob>>,
+    /// Log bytes sent to the syncer since the last checkpoint.
+    wal_bytes: u64,
     /// Sequence number of the last record appended to the log.
     seq: u64,
     /// Whether the log holds records redb has not made durable yet.
@@ -136,25 +140,27 @@ pub struct Writer {
     /// Set after a log or checkpoint failure: the writer refuses everything from then on,
     /// because redb may hold changes that were never made durable (as PostgreSQL does on an
     /// fsync failure, it stops rather than guess).
-    failed: Option<String>,
+    failure: Failure,
 }
 
 impl Writer {
-    /// Replays the log past the last checkpoint, checkpoints, and returns the writer.
+    /// Replays the log past the last checkpoint and checkpoints. Returns the writer and the
+    /// (now empty) log, for the syncer; [`Self::attach`] then connects the two.
     pub fn recover(
         db: std::sync::Arc<Database>,
         wal_path: &std::path::Path,
         policy: CheckpointPolicy,
-    ) -> Result<Writer, StoreError> {
-        let (wal, records) = Wal::open(wal_path).map_err(engine_error)?;
+    ) -> Result<(Writer, Wal), StoreError> {
+        let (mut wal, records) = Wal::open(wal_path).map_err(engine_error)?;
         let mut writer = Writer {
             db,
-            wal,
+            jobs: None,
+            wal_bytes: 0,
             seq: 0,
             dirty: false,
             last_checkpoint: Instant::now(),
             policy,
-            failed: None,
+            failure: Failure::default(),
         };
         let checkpointed = writer.checkpointed_seq()?;
         writer.seq = checkpointed;
@@ -177,9 +183,19 @@ impl Writer {
                 "replayed the write-ahead log"
             );
         }
-        writer.dirty = !records.is_empty();
-        writer.checkpoint().map_err(StoreError::Engine)?;
-        Ok(writer)
+        if !records.is_empty() {
+            writer.dirty = true;
+            writer.make_durable().map_err(StoreError::Engine)?;
+            wal.truncate().map_err(engine_error)?;
+            writer.dirty = false;
+        }
+        Ok((writer, wal))
+    }
+
+    /// Connects the writer to its syncer.
+    pub fn attach(&mut self, jobs: SyncSender<SyncJob>, failure: Failure) {
+        self.jobs = Some(jobs);
+        self.failure = failure;
     }
 
     fn checkpointed_seq(&self) -> Result<u64, StoreError> {
@@ -194,43 +210,67 @@ impl Writer {
         Ok(u64::from_be_bytes(raw))
     }
 
-    /// Makes redb durable up to `self.seq`, then empties the log.
-    fn checkpoint(&mut self) -> Result<(), String> {
-        if !self.dirty {
-            return Ok(());
-        }
-        let started = Instant::now();
+    /// A durable redb commit recording that everything up to `self.seq` is in redb.
+    fn make_durable(&self) -> Result<(), String> {
         let txn = self.db.begin_write().map_err(|e| e.to_string())?;
         {
             let mut meta = txn.open_table(META).map_err(|e| e.to_string())?;
             meta.insert("wal_seq", self.seq.to_be_bytes().as_slice())
                 .map_err(|e| e.to_string())?;
         }
-        txn.commit().map_err(|e| e.to_string())?;
-        self.wal.truncate().map_err(|e| e.to_string())?;
+        txn.commit().map_err(|e| e.to_string())
+    }
+
+    /// Makes redb durable up to `self.seq`, then has the syncer empty the log (after it has
+    /// written the records this checkpoint covers).
+    fn checkpoint(&mut self) {
+        if !self.dirty || failure_of(&self.failure).is_some() {
+            return;
+        }
+        let started = Instant::now();
+        if let Err(err) = self.make_durable() {
+            self.fail(format!("checkpoint failed: {err}"));
+            return;
+        }
+        self.send(SyncJob::Truncate);
         self.dirty = false;
+        self.wal_bytes = 0;
         self.last_checkpoint = Instant::now();
         metrics::histogram!("tagd_store_checkpoint_seconds")
             .record(started.elapsed().as_secs_f64());
-        Ok(())
     }
 
-    fn fail(&mut self, err: String) {
+    fn fail(&self, err: String) {
         tracing::error!(error = %err, "store writer stopped taking writes");
-        self.failed = Some(err);
+        if let Ok(mut slot) = self.failure.lock()
+            && slot.is_none()
+        {
+            *slot = Some(err);
+        }
     }
 
-    /// Runs until every sender is gone, then checkpoints.
+    /// Hands a job to the syncer; if it is gone, answers the job's waiters with a failure.
+    fn send(&self, job: SyncJob) {
+        let Some(jobs) = &self.jobs else {
+            return;
+        };
+        if let Err(returned) = jobs.send(job)
+            && let SyncJob::Batch { pending, .. } = returned.0
+        {
+            let gone = Err("the store syncer has stopped".to_owned());
+            for p in pending {
+                p.answer(&gone);
+            }
+        }
+    }
+
+    /// Runs until every sender is gone, then checkpoints and releases the syncer.
     pub fn run(mut self, queue: &Receiver<WriteOp>) {
         loop {
             let first = match queue.recv_timeout(self.policy.idle) {
                 Ok(op) => op,
                 Err(RecvTimeoutError::Timeout) => {
-                    if self.failed.is_none()
-                        && let Err(err) = self.checkpoint()
-                    {
-                        self.fail(err);
-                    }
+                    self.checkpoint();
                     continue;
                 }
                 Err(RecvTimeoutError::Disconnected) => break,
@@ -243,20 +283,15 @@ impl Writer {
                 }
             }
             self.commit_batch(batch);
-            let due = self.last_checkpoint.elapsed() >= self.policy.every
-                || self.wal.len() >= self.policy.wal_bytes;
-            if due
-                && self.failed.is_none()
-                && let Err(err) = self.checkpoint()
+            if self.last_checkpoint.elapsed() >= self.policy.every
+                || self.wal_bytes >= self.policy.wal_bytes
             {
-                self.fail(err);
+                self.checkpoint();
             }
         }
-        if self.failed.is_none()
-            && let Err(err) = self.checkpoint()
-        {
-            tracing::error!(error = %err, "final checkpoint failed; the log will be replayed at the next start");
-        }
+        self.checkpoint();
+        // Dropping the sender lets the syncer finish its queue and stop.
+        self.jobs = None;
     }
 
     fn commit_batch(&mut self, batch: Vec<WriteOp>) {
@@ -264,7 +299,7 @@ impl Writer {
         let size = batch.len();
         let mut pending = Vec::with_capacity(size);
         let mut effects = Vec::new();
-        let outcome = match self.failed.clone() {
+        let outcome = match failure_of(&self.failure) {
             Some(err) => {
                 // Answer every op with the failure (dropping them would look like a shutdown).
                 for op in batch {
@@ -274,35 +309,28 @@ impl Writer {
             }
             None => self.apply_batch(batch, &mut pending, &mut effects),
         };
-        let outcome = outcome.and_then(|()| {
-            if effects.is_empty() {
-                return Ok(());
-            }
-            self.seq += 1;
-            let record = Record {
-                seq: self.seq,
-                effects,
-            };
-            match self.wal.append(&record) {
-                Ok(()) => {
-                    self.dirty = true;
-                    Ok(())
-                }
-                Err(err) => {
-                    let err = format!("write-ahead log append failed: {err}");
-                    self.fail(err.clone());
-                    Err(err)
-                }
-            }
-        });
+        // An apply failure rolled its transaction back: the batch fails, the store goes on.
         if let Err(err) = &outcome {
             tracing::error!(error = %err, batch = size, "store commit failed");
         }
+        let record = (outcome.is_ok() && !effects.is_empty()).then(|| {
+            self.seq += 1;
+            self.dirty = true;
+            Record {
+                seq: self.seq,
+                effects,
+            }
+        });
+        if let Some(record) = &record {
+            self.wal_bytes += record.effects.len() as u64 * 128;
+        }
         metrics::histogram!("tagd_store_commit_batch_size").record(size as f64);
         metrics::histogram!("tagd_store_commit_seconds").record(started.elapsed().as_secs_f64());
-        for p in pending {
-            p.answer(&outcome);
-        }
+        self.send(SyncJob::Batch {
+            record,
+            pending,
+            outcome,
+        });
     }
 
     /// Applies the batch in one redb transaction committed without fsync. An engine failure
