@@ -211,7 +211,7 @@ pub fn from_core(err: &CoreError) -> AliyunError {
 pub fn from_rule(problem: TagRuleError) -> AliyunError {
     match problem {
         TagRuleError::KeyBlank => KEY_BLANK,
-        TagRuleError::KeyReserved => SYSTEM_TAG,
+        TagRuleError::KeySystem | TagRuleError::KeyReserved => SYSTEM_TAG,
         TagRuleError::KeyTooLong | TagRuleError::KeyHasUrl | TagRuleError::KeyCharset => {
             KEY_INVALID
         }
@@ -294,7 +294,14 @@ mod tests {
     #[test]
     fn every_rule_problem_maps_to_the_key_or_value_code() {
         use TagRuleError::*;
-        for p in [KeyBlank, KeyTooLong, KeyReserved, KeyHasUrl, KeyCharset] {
+        for p in [
+            KeyBlank,
+            KeyTooLong,
+            KeySystem,
+            KeyReserved,
+            KeyHasUrl,
+            KeyCharset,
+        ] {
             assert_eq!(from_rule(p).code, "InvalidTagKey.Malformed");
         }
         for p in [

@@ -6,6 +6,7 @@
 
 pub mod account;
 pub mod admin;
+pub mod catalogue;
 pub mod change;
 pub mod error;
 pub mod model;

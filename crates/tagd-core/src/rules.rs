@@ -7,7 +7,9 @@ pub enum TagRuleError {
     /// Empty, or only whitespace.
     KeyBlank,
     KeyTooLong,
-    /// Starts with a reserved prefix (`aliyun`, `acs:`): system tags are not the user's.
+    /// Starts with the system-tag prefix (`acs:`): system tags are not the user's.
+    KeySystem,
+    /// Starts with another reserved prefix (`aliyun`).
     KeyReserved,
     KeyHasUrl,
     KeyCharset,
@@ -93,6 +95,9 @@ impl RuleSet {
         }
         if key.chars().count() > self.max_key_chars {
             return Err(TagRuleError::KeyTooLong);
+        }
+        if self.is_system_key(key) {
+            return Err(TagRuleError::KeySystem);
         }
         if self
             .reserved_key_prefixes
@@ -198,7 +203,7 @@ mod tests {
             Err(TagRuleError::KeyTooLong)
         );
         assert_eq!(r.check_key("aliyun-team"), Err(TagRuleError::KeyReserved));
-        assert_eq!(r.check_key("acs:rm:rgId"), Err(TagRuleError::KeyReserved));
+        assert_eq!(r.check_key("acs:rm:rgId"), Err(TagRuleError::KeySystem));
         assert_eq!(r.check_key("see http://x"), Err(TagRuleError::KeyHasUrl));
         assert_eq!(r.check_key("https://x"), Err(TagRuleError::KeyHasUrl));
         assert_eq!(r.check_key("team a*"), Ok(()));

@@ -315,6 +315,9 @@ fn check_removable_key(rules: &RuleSet, key: &str) -> Result<(), crate::rules::T
     if key.trim().is_empty() {
         return Err(TagRuleError::KeyBlank);
     }
+    if rules.is_system_key(key) {
+        return Err(TagRuleError::KeySystem);
+    }
     if rules
         .reserved_key_prefixes
         .iter()

@@ -12,6 +12,7 @@
 use std::future::Future;
 
 use crate::account::{AccessKeyId, Account, AccountId, Credential};
+use crate::catalogue::{KeyQuery, PresetDelete, PresetKey, PresetKeyInfo, TextMatch, ValueQuery};
 use crate::change::{ApplyReport, ChangeSet};
 use crate::error::StoreError;
 use crate::model::ResourceRef;
@@ -79,6 +80,52 @@ pub trait Store: Send + Sync + 'static {
         account: &AccountId,
         resource: &ResourceRef,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// Distinct keys carried now by resources matching the query, ascending, at most `limit`.
+    fn list_tag_keys(
+        &self,
+        query: KeyQuery,
+    ) -> impl Future<Output = Result<Vec<String>, StoreError>> + Send;
+
+    /// Distinct values of one key carried now, ascending, at most `limit`.
+    fn list_tag_values(
+        &self,
+        query: ValueQuery,
+    ) -> impl Future<Output = Result<Vec<String>, StoreError>> + Send;
+
+    /// Creates or updates preset keys (descriptions replaced, values added or updated).
+    fn put_presets(
+        &self,
+        account: &AccountId,
+        presets: Vec<PresetKey>,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Deletes a preset value, or a preset key that has no values.
+    fn delete_preset(
+        &self,
+        account: &AccountId,
+        key: &str,
+        value: Option<&str>,
+    ) -> impl Future<Output = Result<PresetDelete, StoreError>> + Send;
+
+    /// Preset keys, ascending, after `after` (exclusive), at most `limit`.
+    fn list_preset_keys(
+        &self,
+        account: &AccountId,
+        matching: TextMatch,
+        after: Option<String>,
+        limit: usize,
+    ) -> impl Future<Output = Result<Vec<PresetKeyInfo>, StoreError>> + Send;
+
+    /// A preset key's values, ascending; `None` if the key is not a preset key.
+    fn list_preset_values(
+        &self,
+        account: &AccountId,
+        key: &str,
+        matching: TextMatch,
+        after: Option<String>,
+        limit: usize,
+    ) -> impl Future<Output = Result<Option<Vec<String>>, StoreError>> + Send;
 
     /// The key that seals page tokens; created once per store and kept.
     fn token_key(&self) -> impl Future<Output = Result<[u8; 32], StoreError>> + Send;

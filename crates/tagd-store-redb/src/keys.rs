@@ -17,6 +17,18 @@ pub fn push(out: &mut Vec<u8>, part: &str) {
     out.extend_from_slice(&[0x00, 0x01]);
 }
 
+/// Appends a component's bytes without closing it: the prefix of every component that starts
+/// with `part`.
+pub fn push_open(out: &mut Vec<u8>, part: &str) {
+    for &b in part.as_bytes() {
+        if b == 0 {
+            out.extend_from_slice(&[0x00, 0xFF]);
+        } else {
+            out.push(b);
+        }
+    }
+}
+
 /// Encodes a tuple of components.
 pub fn tuple(parts: &[&str]) -> Vec<u8> {
     let mut out = Vec::with_capacity(parts.iter().map(|p| p.len() + 2).sum());

@@ -5,6 +5,7 @@
 //! ([`writer`], [`wal`]); reads run on tokio's blocking pool in redb read transactions, which
 //! never block the writer.
 
+mod catalogue;
 mod codec;
 mod keys;
 mod read;
@@ -19,6 +20,9 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 
 use redb::{Database, ReadableDatabase, ReadableTable};
+use tagd_core::catalogue::{
+    KeyQuery, PresetDelete, PresetKey, PresetKeyInfo, TextMatch, ValueQuery,
+};
 use tagd_core::{
     AccessKeyId, Account, AccountId, ApplyReport, ChangeSet, Credential, ResourceQuery,
     ResourceRef, ResourceTags, Store, StoreError, TagSet,
@@ -204,6 +208,8 @@ fn init_schema(db: &Database) -> Result<(), StoreError> {
         txn.open_table(tables::TAG_INDEX).map_err(table_error)?;
         txn.open_table(tables::KEY_INDEX).map_err(table_error)?;
         txn.open_table(tables::REGISTERED).map_err(table_error)?;
+        txn.open_table(tables::PRESET_KEYS).map_err(table_error)?;
+        txn.open_table(tables::PRESET_VALUES).map_err(table_error)?;
     }
     txn.commit().map_err(engine_error)
 }
@@ -314,6 +320,65 @@ impl Store for RedbStore {
         let (account, resource) = (account.clone(), resource.clone());
         self.write(|tx| WriteOp::Deregister(account, resource, tx))
             .await
+    }
+
+    async fn list_tag_keys(&self, query: KeyQuery) -> Result<Vec<String>, StoreError> {
+        self.read(move |txn| catalogue::tag_keys(txn, &query)).await
+    }
+
+    async fn list_tag_values(&self, query: ValueQuery) -> Result<Vec<String>, StoreError> {
+        self.read(move |txn| catalogue::tag_values(txn, &query))
+            .await
+    }
+
+    async fn put_presets(
+        &self,
+        account: &AccountId,
+        presets: Vec<PresetKey>,
+    ) -> Result<(), StoreError> {
+        let account = account.clone();
+        self.write(|tx| WriteOp::PutPresets(account, presets, tx))
+            .await
+    }
+
+    async fn delete_preset(
+        &self,
+        account: &AccountId,
+        key: &str,
+        value: Option<&str>,
+    ) -> Result<PresetDelete, StoreError> {
+        let (account, key, value) = (account.clone(), key.to_owned(), value.map(str::to_owned));
+        self.write(|tx| WriteOp::DeletePreset(account, key, value, tx))
+            .await
+    }
+
+    async fn list_preset_keys(
+        &self,
+        account: &AccountId,
+        matching: TextMatch,
+        after: Option<String>,
+        limit: usize,
+    ) -> Result<Vec<PresetKeyInfo>, StoreError> {
+        let account = account.clone();
+        self.read(move |txn| {
+            catalogue::preset_keys(txn, &account, &matching, after.as_deref(), limit)
+        })
+        .await
+    }
+
+    async fn list_preset_values(
+        &self,
+        account: &AccountId,
+        key: &str,
+        matching: TextMatch,
+        after: Option<String>,
+        limit: usize,
+    ) -> Result<Option<Vec<String>>, StoreError> {
+        let (account, key) = (account.clone(), key.to_owned());
+        self.read(move |txn| {
+            catalogue::preset_values(txn, &account, &key, &matching, after.as_deref(), limit)
+        })
+        .await
     }
 
     async fn token_key(&self) -> Result<[u8; 32], StoreError> {
@@ -524,6 +589,7 @@ mod logging_before_acknowledging {
                 Effect::KeyPut(..) => 4,
                 Effect::RegisteredPut(_) => 5,
                 Effect::RegisteredDelete(_) => 6,
+                _ => 0,
             })
             .collect();
         // account + key, tag, untag (the resource is then empty), register, deregister.

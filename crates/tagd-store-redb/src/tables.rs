@@ -9,6 +9,8 @@
 //! | `tag_index` | (account, region, key, value, type, id) | empty |
 //! | `key_index` | (account, region, key, type, id) | empty |
 //! | `registered` | (account, region, type, id) | empty |
+//! | `preset_keys` | (account, key) | description |
+//! | `preset_values` | (account, key, value) | description |
 //!
 //! Both indexes end in (type, id), so a filter's matches come out in the order pages need.
 
@@ -24,6 +26,8 @@ pub const RESOURCES: TableDefinition<&[u8], &[u8]> = TableDefinition::new("resou
 pub const TAG_INDEX: TableDefinition<&[u8], &[u8]> = TableDefinition::new("tag_index");
 pub const KEY_INDEX: TableDefinition<&[u8], &[u8]> = TableDefinition::new("key_index");
 pub const REGISTERED: TableDefinition<&[u8], &[u8]> = TableDefinition::new("registered");
+pub const PRESET_KEYS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("preset_keys");
+pub const PRESET_VALUES: TableDefinition<&[u8], &[u8]> = TableDefinition::new("preset_values");
 
 pub const SCHEMA_VERSION: u8 = 1;
 

@@ -31,6 +31,10 @@ pub enum Effect {
     KeyPut(String, Vec<u8>),
     RegisteredPut(Vec<u8>),
     RegisteredDelete(Vec<u8>),
+    PresetKeyPut(Vec<u8>, Vec<u8>),
+    PresetKeyDelete(Vec<u8>),
+    PresetValuePut(Vec<u8>, Vec<u8>),
+    PresetValueDelete(Vec<u8>),
 }
 
 /// One durable batch.
@@ -138,6 +142,24 @@ pub fn encode_frame(record: &Record) -> Vec<u8> {
                 payload.push(6);
                 put_bytes(&mut payload, k);
             }
+            Effect::PresetKeyPut(k, v) => {
+                payload.push(7);
+                put_bytes(&mut payload, k);
+                put_bytes(&mut payload, v);
+            }
+            Effect::PresetKeyDelete(k) => {
+                payload.push(8);
+                put_bytes(&mut payload, k);
+            }
+            Effect::PresetValuePut(k, v) => {
+                payload.push(9);
+                put_bytes(&mut payload, k);
+                put_bytes(&mut payload, v);
+            }
+            Effect::PresetValueDelete(k) => {
+                payload.push(10);
+                put_bytes(&mut payload, k);
+            }
         }
     }
     let mut frame = Vec::with_capacity(payload.len() + 8);
@@ -203,6 +225,10 @@ fn decode_payload(mut p: &[u8]) -> Option<Record> {
             4 => Effect::KeyPut(text(&mut p)?, bytes(&mut p)?),
             5 => Effect::RegisteredPut(bytes(&mut p)?),
             6 => Effect::RegisteredDelete(bytes(&mut p)?),
+            7 => Effect::PresetKeyPut(bytes(&mut p)?, bytes(&mut p)?),
+            8 => Effect::PresetKeyDelete(bytes(&mut p)?),
+            9 => Effect::PresetValuePut(bytes(&mut p)?, bytes(&mut p)?),
+            10 => Effect::PresetValueDelete(bytes(&mut p)?),
             _ => return None,
         });
     }
@@ -223,6 +249,10 @@ mod tests {
                 Effect::KeyPut("k".into(), vec![6]),
                 Effect::RegisteredPut(vec![7]),
                 Effect::RegisteredDelete(vec![8]),
+                Effect::PresetKeyPut(vec![9], vec![10]),
+                Effect::PresetKeyDelete(vec![11]),
+                Effect::PresetValuePut(vec![12], vec![13]),
+                Effect::PresetValueDelete(vec![14]),
             ],
         }
     }

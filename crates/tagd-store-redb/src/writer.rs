@@ -9,6 +9,7 @@ use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, TryRecvError};
 use std::time::{Duration, Instant};
 
 use redb::{Database, Durability, ReadableDatabase, ReadableTable, Table, WriteTransaction};
+use tagd_core::catalogue::{PresetDelete, PresetKey};
 use tagd_core::change::ResourceProblem;
 use tagd_core::rules::rules_for_namespace;
 use tagd_core::{
@@ -22,8 +23,8 @@ use crate::engine_error;
 use crate::keys;
 use crate::syncer::{Failure, SyncJob, failure_of};
 use crate::tables::{
-    ACCESS_KEYS, ACCOUNTS, KEY_INDEX, META, REGISTERED, RESOURCES, TAG_INDEX, key_index_key,
-    resource_key, tag_index_key,
+    ACCESS_KEYS, ACCOUNTS, KEY_INDEX, META, PRESET_KEYS, PRESET_VALUES, REGISTERED, RESOURCES,
+    TAG_INDEX, key_index_key, resource_key, tag_index_key,
 };
 use crate::wal::{Effect, Record, Wal};
 
@@ -51,76 +52,67 @@ impl Default for CheckpointPolicy {
     }
 }
 
+type Reply<T> = oneshot::Sender<Result<T, StoreError>>;
+
 /// A write and the channel its answer goes back on.
 pub enum WriteOp {
-    Apply(ChangeSet, oneshot::Sender<Result<ApplyReport, StoreError>>),
-    CreateAccount(Account, Credential, oneshot::Sender<Result<(), StoreError>>),
-    PutKey(Credential, oneshot::Sender<Result<(), StoreError>>),
-    Register(
-        AccountId,
-        ResourceRef,
-        oneshot::Sender<Result<(), StoreError>>,
-    ),
-    Deregister(
-        AccountId,
-        ResourceRef,
-        oneshot::Sender<Result<bool, StoreError>>,
-    ),
+    Apply(ChangeSet, Reply<ApplyReport>),
+    CreateAccount(Account, Credential, Reply<()>),
+    PutKey(Credential, Reply<()>),
+    Register(AccountId, ResourceRef, Reply<()>),
+    Deregister(AccountId, ResourceRef, Reply<bool>),
+    PutPresets(AccountId, Vec<PresetKey>, Reply<()>),
+    DeletePreset(AccountId, String, Option<String>, Reply<PresetDelete>),
 }
 
 /// An answer held back until the batch is durable.
-pub enum Pending {
-    Apply(
-        oneshot::Sender<Result<ApplyReport, StoreError>>,
-        Result<ApplyReport, StoreError>,
-    ),
-    Unit(
-        oneshot::Sender<Result<(), StoreError>>,
-        Result<(), StoreError>,
-    ),
-    Bool(
-        oneshot::Sender<Result<bool, StoreError>>,
-        Result<bool, StoreError>,
-    ),
+pub struct Pending {
+    send: Box<dyn FnOnce(&Result<(), String>) + Send>,
+    /// The engine failure the op hit, if any (as opposed to a logical refusal).
+    engine_failure: Option<String>,
 }
 
 impl Pending {
+    fn new<T: Send + 'static>(tx: Reply<T>, result: Result<T, StoreError>) -> Pending {
+        let engine_failure = match &result {
+            Ok(_) | Err(StoreError::Conflict(_)) => None,
+            Err(other) => Some(other.to_string()),
+        };
+        let send = Box::new(move |commit: &Result<(), String>| {
+            let answer = match commit {
+                Ok(()) => result,
+                Err(e) => Err(StoreError::Engine(e.clone())),
+            };
+            // A waiter that went away (client disconnected) is not an error: the write stands.
+            drop(tx.send(answer));
+        });
+        Pending {
+            send,
+            engine_failure,
+        }
+    }
+
     /// An op the writer will not run (it has failed); `answer` sends the failure.
     fn refused(op: WriteOp) -> Pending {
         let refused = || StoreError::Unavailable("the store writer has failed".into());
         match op {
-            WriteOp::Apply(_, tx) => Pending::Apply(tx, Err(refused())),
+            WriteOp::Apply(_, tx) => Pending::new(tx, Err(refused())),
             WriteOp::CreateAccount(_, _, tx)
             | WriteOp::PutKey(_, tx)
-            | WriteOp::Register(_, _, tx) => Pending::Unit(tx, Err(refused())),
-            WriteOp::Deregister(_, _, tx) => Pending::Bool(tx, Err(refused())),
+            | WriteOp::Register(_, _, tx)
+            | WriteOp::PutPresets(_, _, tx) => Pending::new(tx, Err(refused())),
+            WriteOp::Deregister(_, _, tx) => Pending::new(tx, Err(refused())),
+            WriteOp::DeletePreset(_, _, _, tx) => Pending::new(tx, Err(refused())),
         }
     }
 
-    /// The engine failure this op hit, if any (as opposed to a logical refusal).
     fn engine_failure(&self) -> Option<String> {
-        let (Pending::Apply(_, Err(err)) | Pending::Unit(_, Err(err)) | Pending::Bool(_, Err(err))) =
-            self
-        else {
-            return None;
-        };
-        match err {
-            StoreError::Conflict(_) => None,
-            other => Some(other.to_string()),
-        }
+        self.engine_failure.clone()
     }
 
-    /// Sends the held answer, or `failure` if the commit failed.
+    /// Sends the held answer, or the commit's failure.
     pub fn answer(self, commit: &Result<(), String>) {
-        // A waiter that went away (client disconnected) is not an error: the write stands.
-        match (self, commit) {
-            (Pending::Apply(tx, r), Ok(())) => drop(tx.send(r)),
-            (Pending::Unit(tx, r), Ok(())) => drop(tx.send(r)),
-            (Pending::Bool(tx, r), Ok(())) => drop(tx.send(r)),
-            (Pending::Apply(tx, _), Err(e)) => drop(tx.send(Err(StoreError::Engine(e.clone())))),
-            (Pending::Unit(tx, _), Err(e)) => drop(tx.send(Err(StoreError::Engine(e.clone())))),
-            (Pending::Bool(tx, _), Err(e)) => drop(tx.send(Err(StoreError::Engine(e.clone())))),
-        }
+        (self.send)(commit);
     }
 }
 
@@ -367,6 +359,8 @@ struct Tables<'txn> {
     tag_index: Table<'txn, &'static [u8], &'static [u8]>,
     key_index: Table<'txn, &'static [u8], &'static [u8]>,
     registered: Table<'txn, &'static [u8], &'static [u8]>,
+    preset_keys: Table<'txn, &'static [u8], &'static [u8]>,
+    preset_values: Table<'txn, &'static [u8], &'static [u8]>,
     /// What this transaction changed in the primary tables, for the log.
     effects: Vec<Effect>,
 }
@@ -380,27 +374,35 @@ impl<'txn> Tables<'txn> {
             tag_index: txn.open_table(TAG_INDEX)?,
             key_index: txn.open_table(KEY_INDEX)?,
             registered: txn.open_table(REGISTERED)?,
+            preset_keys: txn.open_table(PRESET_KEYS)?,
+            preset_values: txn.open_table(PRESET_VALUES)?,
             effects: Vec::new(),
         })
     }
 
     fn run(&mut self, op: WriteOp) -> Pending {
         match op {
-            WriteOp::Apply(changes, tx) => Pending::Apply(tx, self.apply(&changes)),
+            WriteOp::Apply(changes, tx) => Pending::new(tx, self.apply(&changes)),
             WriteOp::CreateAccount(account, key, tx) => {
-                Pending::Unit(tx, self.create_account(&account, &key))
+                Pending::new(tx, self.create_account(&account, &key))
             }
-            WriteOp::PutKey(key, tx) => Pending::Unit(tx, self.put_key(&key)),
+            WriteOp::PutKey(key, tx) => Pending::new(tx, self.put_key(&key)),
             WriteOp::Register(account, resource, tx) => {
                 let key = resource_key(&account, &resource);
                 let result = self.registered.insert(key.as_slice(), [].as_slice());
                 if result.is_ok() {
                     self.effects.push(Effect::RegisteredPut(key));
                 }
-                Pending::Unit(tx, result.map(drop).map_err(engine_error))
+                Pending::new(tx, result.map(drop).map_err(engine_error))
             }
             WriteOp::Deregister(account, resource, tx) => {
-                Pending::Bool(tx, self.deregister(&account, &resource))
+                Pending::new(tx, self.deregister(&account, &resource))
+            }
+            WriteOp::PutPresets(account, presets, tx) => {
+                Pending::new(tx, self.put_presets(&account, &presets))
+            }
+            WriteOp::DeletePreset(account, key, value, tx) => {
+                Pending::new(tx, self.delete_preset(&account, &key, value.as_deref()))
             }
         }
     }
@@ -577,6 +579,75 @@ impl<'txn> Tables<'txn> {
 }
 
 impl Tables<'_> {
+    fn put_presets(
+        &mut self,
+        account: &AccountId,
+        presets: &[PresetKey],
+    ) -> Result<(), StoreError> {
+        for preset in presets {
+            let key = keys::tuple(&[account.as_str(), &preset.key]);
+            let description = preset.description.as_bytes().to_vec();
+            self.preset_keys
+                .insert(key.as_slice(), description.as_slice())
+                .map_err(engine_error)?;
+            self.effects.push(Effect::PresetKeyPut(key, description));
+            for value in &preset.values {
+                let vkey = keys::tuple(&[account.as_str(), &preset.key, &value.value]);
+                let description = value.description.as_bytes().to_vec();
+                self.preset_values
+                    .insert(vkey.as_slice(), description.as_slice())
+                    .map_err(engine_error)?;
+                self.effects.push(Effect::PresetValuePut(vkey, description));
+            }
+        }
+        Ok(())
+    }
+
+    fn delete_preset(
+        &mut self,
+        account: &AccountId,
+        key: &str,
+        value: Option<&str>,
+    ) -> Result<PresetDelete, StoreError> {
+        let kkey = keys::tuple(&[account.as_str(), key]);
+        if self
+            .preset_keys
+            .get(kkey.as_slice())
+            .map_err(engine_error)?
+            .is_none()
+        {
+            return Ok(PresetDelete::KeyNotFound);
+        }
+        if let Some(value) = value {
+            let vkey = keys::tuple(&[account.as_str(), key, value]);
+            if self
+                .preset_values
+                .remove(vkey.as_slice())
+                .map_err(engine_error)?
+                .is_none()
+            {
+                return Ok(PresetDelete::ValueNotFound);
+            }
+            self.effects.push(Effect::PresetValueDelete(vkey));
+            return Ok(PresetDelete::Deleted);
+        }
+        let end = keys::prefix_end(&kkey);
+        let has_values = self
+            .preset_values
+            .range(kkey.as_slice()..end.as_slice())
+            .map_err(engine_error)?
+            .next()
+            .is_some();
+        if has_values {
+            return Ok(PresetDelete::KeyHasValues);
+        }
+        self.preset_keys
+            .remove(kkey.as_slice())
+            .map_err(engine_error)?;
+        self.effects.push(Effect::PresetKeyDelete(kkey));
+        Ok(PresetDelete::Deleted)
+    }
+
     /// Re-applies one logged effect (idempotent: effects hold final values).
     fn replay(&mut self, effect: &Effect) -> Result<(), StoreError> {
         match effect {
@@ -605,6 +676,30 @@ impl Tables<'_> {
             }
             Effect::RegisteredDelete(key) => {
                 self.registered
+                    .remove(key.as_slice())
+                    .map_err(engine_error)?;
+                Ok(())
+            }
+            Effect::PresetKeyPut(key, value) => {
+                self.preset_keys
+                    .insert(key.as_slice(), value.as_slice())
+                    .map_err(engine_error)?;
+                Ok(())
+            }
+            Effect::PresetKeyDelete(key) => {
+                self.preset_keys
+                    .remove(key.as_slice())
+                    .map_err(engine_error)?;
+                Ok(())
+            }
+            Effect::PresetValuePut(key, value) => {
+                self.preset_values
+                    .insert(key.as_slice(), value.as_slice())
+                    .map_err(engine_error)?;
+                Ok(())
+            }
+            Effect::PresetValueDelete(key) => {
+                self.preset_values
                     .remove(key.as_slice())
                     .map_err(engine_error)?;
                 Ok(())

@@ -2,6 +2,9 @@
 //! [`crate::store_conformance!`]; `MemStore` runs them too, which keeps the reference honest.
 
 use crate::account::{AccessKeyId, Account, AccountId, Credential, SecretKey};
+use crate::catalogue::{
+    KeyQuery, PresetDelete, PresetKey, PresetKeyInfo, PresetValue, TextMatch, ValueQuery,
+};
 use crate::change::{ApplyReport, Atomicity, ChangeSet, ResourceChange, ResourceProblem, TagOp};
 use crate::error::StoreError;
 use crate::model::{Region, ResourceId, ResourceRef, ResourceType, Tag};
@@ -18,7 +21,8 @@ macro_rules! store_conformance {
             per_resource_atomicity, untag_and_remove_all, empty_resources_disappear,
             query_by_ids, query_by_tags, query_order_and_cursor, query_type_filters,
             account_and_region_isolation, registered_resources, accounts_and_keys,
-            token_key_is_stable, concurrent_writers_respect_the_limit, matches_reference_model);
+            token_key_is_stable, concurrent_writers_respect_the_limit, matches_reference_model,
+            catalogue_follows_resources, catalogue_filters_and_paging, presets);
     };
     (@cases $make:path; $($case:ident),* $(,)?) => {
         $(
@@ -715,6 +719,327 @@ pub async fn matches_reference_model<S: Store>(store: S) {
         let got = store.query(q).await.expect("engine");
         assert_eq!(got, want);
     }
+}
+
+fn keys_query(acct: &AccountId, types: TypeFilter, matching: TextMatch) -> KeyQuery {
+    KeyQuery {
+        account: acct.clone(),
+        region: region("cn-hangzhou"),
+        types,
+        matching,
+        after: None,
+        limit: 100,
+    }
+}
+
+fn values_query(acct: &AccountId, key: &str, matching: TextMatch) -> ValueQuery {
+    ValueQuery {
+        account: acct.clone(),
+        region: region("cn-hangzhou"),
+        types: TypeFilter::Namespace("ALIYUN".into()),
+        key: key.into(),
+        matching,
+        after: None,
+        limit: 100,
+    }
+}
+
+fn ns() -> TypeFilter {
+    TypeFilter::Namespace("ALIYUN".into())
+}
+
+/// Keys and values appear with the first resource that carries them and drop out with the last.
+pub async fn catalogue_follows_resources<S: Store>(store: S) {
+    let a = account(1);
+    let r1 = res(&rds(), "rm-1");
+    let r2 = res(&ecs(), "i-1");
+    apply(
+        &store,
+        &a,
+        vec![
+            (
+                r1.clone(),
+                TagOp::Set(tags(&[("env", "prod"), ("team", "x")])),
+            ),
+            (
+                r2.clone(),
+                TagOp::Set(tags(&[("env", "dev"), ("acs:rm:rgId", "rg")])),
+            ),
+        ],
+    )
+    .await;
+    let keys = store
+        .list_tag_keys(keys_query(&a, ns(), TextMatch::Any))
+        .await
+        .expect("keys");
+    assert_eq!(keys, vec!["acs:rm:rgId", "env", "team"]);
+    let values = store
+        .list_tag_values(values_query(&a, "env", TextMatch::Any))
+        .await
+        .expect("values");
+    assert_eq!(values, vec!["dev", "prod"]);
+    apply(
+        &store,
+        &a,
+        vec![(r1.clone(), TagOp::Remove(vec!["team".into()]))],
+    )
+    .await;
+    apply(
+        &store,
+        &a,
+        vec![(r2.clone(), TagOp::Set(tags(&[("env", "prod")])))],
+    )
+    .await;
+    let keys = store
+        .list_tag_keys(keys_query(&a, ns(), TextMatch::Any))
+        .await
+        .expect("keys");
+    assert_eq!(
+        keys,
+        vec!["acs:rm:rgId", "env"],
+        "team dropped out with its last carrier"
+    );
+    let values = store
+        .list_tag_values(values_query(&a, "env", TextMatch::Any))
+        .await
+        .expect("values");
+    assert_eq!(values, vec!["prod"], "dev dropped out");
+    let other = store
+        .list_tag_keys(keys_query(&account(2), ns(), TextMatch::Any))
+        .await
+        .expect("keys");
+    assert!(other.is_empty(), "another account sees nothing");
+    let mut elsewhere = keys_query(&a, ns(), TextMatch::Any);
+    elsewhere.region = region("cn-beijing");
+    assert!(
+        store
+            .list_tag_keys(elsewhere)
+            .await
+            .expect("keys")
+            .is_empty(),
+        "another region sees nothing"
+    );
+}
+
+pub async fn catalogue_filters_and_paging<S: Store>(store: S) {
+    let a = account(1);
+    let bce = ResourceType::new("BCE", "BCC", "INSTANCE").expect("type");
+    apply(
+        &store,
+        &a,
+        vec![
+            (
+                res(&rds(), "rm-1"),
+                TagOp::Set(tags(&[("env", "prod"), ("envoy", "a"), ("owner", "ann")])),
+            ),
+            (
+                res(&ecs(), "i-1"),
+                TagOp::Set(tags(&[("ecs-only", "1"), ("env", "edge")])),
+            ),
+            (
+                res(&bce, "b-1"),
+                TagOp::Set(tags(&[("bce-only", "1"), ("env", "bce")])),
+            ),
+        ],
+    )
+    .await;
+    let list = |types: TypeFilter, m: TextMatch| store.list_tag_keys(keys_query(&a, types, m));
+    assert_eq!(
+        list(ns(), TextMatch::Any).await.expect("k"),
+        vec!["ecs-only", "env", "envoy", "owner"],
+        "namespace"
+    );
+    assert_eq!(
+        list(TypeFilter::Exact(rds()), TextMatch::Any)
+            .await
+            .expect("k"),
+        vec!["env", "envoy", "owner"],
+        "exact type"
+    );
+    assert_eq!(
+        list(ns(), TextMatch::Prefix("env".into()))
+            .await
+            .expect("k"),
+        vec!["env", "envoy"]
+    );
+    assert_eq!(
+        list(ns(), TextMatch::Exact("env".into())).await.expect("k"),
+        vec!["env"]
+    );
+    assert!(
+        list(ns(), TextMatch::Exact("en".into()))
+            .await
+            .expect("k")
+            .is_empty()
+    );
+    let mut paged = Vec::new();
+    let mut after = None;
+    loop {
+        let q = KeyQuery {
+            after: after.clone(),
+            limit: 1,
+            ..keys_query(&a, ns(), TextMatch::Any)
+        };
+        let page = store.list_tag_keys(q).await.expect("page");
+        let Some(last) = page.last() else { break };
+        after = Some(last.clone());
+        paged.extend(page);
+    }
+    assert_eq!(
+        paged,
+        vec!["ecs-only", "env", "envoy", "owner"],
+        "paging with after"
+    );
+    let values = |m: TextMatch| store.list_tag_values(values_query(&a, "env", m));
+    assert_eq!(
+        values(TextMatch::Any).await.expect("v"),
+        vec!["edge", "prod"]
+    );
+    assert_eq!(
+        values(TextMatch::Prefix("pr".into())).await.expect("v"),
+        vec!["prod"]
+    );
+    let rds_only = ValueQuery {
+        types: TypeFilter::Exact(rds()),
+        ..values_query(&a, "env", TextMatch::Any)
+    };
+    assert_eq!(
+        store.list_tag_values(rds_only).await.expect("v"),
+        vec!["prod"]
+    );
+    let after_edge = ValueQuery {
+        after: Some("edge".into()),
+        ..values_query(&a, "env", TextMatch::Any)
+    };
+    assert_eq!(
+        store.list_tag_values(after_edge).await.expect("v"),
+        vec!["prod"]
+    );
+}
+
+pub async fn presets<S: Store>(store: S) {
+    let a = account(1);
+    let value = |v: &str| PresetValue {
+        value: v.into(),
+        description: format!("{v} desc"),
+    };
+    let preset = |k: &str, values: Vec<PresetValue>| PresetKey {
+        key: k.into(),
+        description: format!("{k} key"),
+        values,
+    };
+    store
+        .put_presets(
+            &a,
+            vec![
+                preset("env", vec![value("prod"), value("dev")]),
+                preset("team", vec![]),
+            ],
+        )
+        .await
+        .expect("put");
+    store
+        .put_presets(
+            &a,
+            vec![PresetKey {
+                description: "new".into(),
+                ..preset("team", vec![value("x")])
+            }],
+        )
+        .await
+        .expect("update");
+    let keys = store
+        .list_preset_keys(&a, TextMatch::Any, None, 10)
+        .await
+        .expect("keys");
+    assert_eq!(
+        keys,
+        vec![
+            PresetKeyInfo {
+                key: "env".into(),
+                description: "env key".into()
+            },
+            PresetKeyInfo {
+                key: "team".into(),
+                description: "new".into()
+            },
+        ]
+    );
+    assert_eq!(
+        store
+            .list_preset_keys(&a, TextMatch::Any, Some("env".into()), 10)
+            .await
+            .expect("k")
+            .len(),
+        1
+    );
+    assert_eq!(
+        store
+            .list_preset_keys(&a, TextMatch::Prefix("te".into()), None, 10)
+            .await
+            .expect("k")
+            .len(),
+        1
+    );
+    assert!(
+        store
+            .list_preset_keys(&account(2), TextMatch::Any, None, 10)
+            .await
+            .expect("k")
+            .is_empty()
+    );
+    let env = store
+        .list_preset_values(&a, "env", TextMatch::Any, None, 10)
+        .await
+        .expect("v");
+    assert_eq!(env, Some(vec!["dev".to_owned(), "prod".to_owned()]));
+    assert_eq!(
+        store
+            .list_preset_values(&a, "nope", TextMatch::Any, None, 10)
+            .await
+            .expect("v"),
+        None
+    );
+    assert_eq!(
+        store.delete_preset(&a, "env", None).await.expect("d"),
+        PresetDelete::KeyHasValues
+    );
+    assert_eq!(
+        store.delete_preset(&a, "env", Some("zz")).await.expect("d"),
+        PresetDelete::ValueNotFound
+    );
+    assert_eq!(
+        store.delete_preset(&a, "nope", None).await.expect("d"),
+        PresetDelete::KeyNotFound
+    );
+    assert_eq!(
+        store
+            .delete_preset(&a, "env", Some("dev"))
+            .await
+            .expect("d"),
+        PresetDelete::Deleted
+    );
+    assert_eq!(
+        store
+            .delete_preset(&a, "env", Some("prod"))
+            .await
+            .expect("d"),
+        PresetDelete::Deleted
+    );
+    assert_eq!(
+        store.delete_preset(&a, "env", None).await.expect("d"),
+        PresetDelete::Deleted
+    );
+    let keys = store
+        .list_preset_keys(&a, TextMatch::Any, None, 10)
+        .await
+        .expect("keys");
+    assert_eq!(keys.len(), 1);
+    let in_use = store
+        .list_tag_keys(keys_query(&a, ns(), TextMatch::Any))
+        .await
+        .expect("keys");
+    assert!(in_use.is_empty(), "presets are not tags in use");
 }
 
 impl FromIterator<Tag> for TagSet {

@@ -5,6 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex};
 
 use crate::account::{AccessKeyId, Account, AccountId, Credential};
+use crate::catalogue::{KeyQuery, PresetDelete, PresetKey, PresetKeyInfo, TextMatch, ValueQuery};
 use crate::change::{ApplyReport, Atomicity, ChangeSet, ResourceFailure, ResourceProblem};
 use crate::error::StoreError;
 use crate::model::ResourceRef;
@@ -19,6 +20,8 @@ struct State {
     keys: BTreeMap<AccessKeyId, Credential>,
     tags: BTreeMap<(AccountId, ResourceRef), TagSet>,
     registered: BTreeSet<(AccountId, ResourceRef)>,
+    /// (account, key) -> (description, value -> description)
+    presets: BTreeMap<(AccountId, String), (String, BTreeMap<String, String>)>,
 }
 
 /// An in-memory store. Clones share state.
@@ -187,6 +190,130 @@ impl Store for MemStore {
         let key = (account.clone(), resource.clone());
         state.tags.remove(&key);
         Ok(state.registered.remove(&key))
+    }
+
+    async fn list_tag_keys(&self, q: KeyQuery) -> Result<Vec<String>, StoreError> {
+        let state = self.lock()?;
+        let mut keys = BTreeSet::new();
+        for ((account, r), tags) in &state.tags {
+            if account != &q.account || r.region != q.region || !q.types.admits(&r.resource_type) {
+                continue;
+            }
+            for (k, _) in tags.iter() {
+                let after = q.after.as_deref().is_none_or(|a| k > a);
+                if after && q.matching.admits(k) {
+                    keys.insert(k.to_owned());
+                }
+            }
+        }
+        Ok(keys.into_iter().take(q.limit).collect())
+    }
+
+    async fn list_tag_values(&self, q: ValueQuery) -> Result<Vec<String>, StoreError> {
+        let state = self.lock()?;
+        let mut values = BTreeSet::new();
+        for ((account, r), tags) in &state.tags {
+            if account != &q.account || r.region != q.region || !q.types.admits(&r.resource_type) {
+                continue;
+            }
+            if let Some(v) = tags.get(&q.key) {
+                let after = q.after.as_deref().is_none_or(|a| v > a);
+                if after && q.matching.admits(v) {
+                    values.insert(v.to_owned());
+                }
+            }
+        }
+        Ok(values.into_iter().take(q.limit).collect())
+    }
+
+    async fn put_presets(
+        &self,
+        account: &AccountId,
+        presets: Vec<PresetKey>,
+    ) -> Result<(), StoreError> {
+        let mut state = self.lock()?;
+        for preset in presets {
+            let entry = state
+                .presets
+                .entry((account.clone(), preset.key))
+                .or_insert_with(|| (String::new(), BTreeMap::new()));
+            entry.0 = preset.description;
+            for v in preset.values {
+                entry.1.insert(v.value, v.description);
+            }
+        }
+        Ok(())
+    }
+
+    async fn delete_preset(
+        &self,
+        account: &AccountId,
+        key: &str,
+        value: Option<&str>,
+    ) -> Result<PresetDelete, StoreError> {
+        let mut state = self.lock()?;
+        let id = (account.clone(), key.to_owned());
+        let Some((_, values)) = state.presets.get_mut(&id) else {
+            return Ok(PresetDelete::KeyNotFound);
+        };
+        match value {
+            Some(v) => Ok(if values.remove(v).is_some() {
+                PresetDelete::Deleted
+            } else {
+                PresetDelete::ValueNotFound
+            }),
+            None if !values.is_empty() => Ok(PresetDelete::KeyHasValues),
+            None => {
+                state.presets.remove(&id);
+                Ok(PresetDelete::Deleted)
+            }
+        }
+    }
+
+    async fn list_preset_keys(
+        &self,
+        account: &AccountId,
+        matching: TextMatch,
+        after: Option<String>,
+        limit: usize,
+    ) -> Result<Vec<PresetKeyInfo>, StoreError> {
+        let state = self.lock()?;
+        Ok(state
+            .presets
+            .iter()
+            .filter(|((a, k), _)| {
+                a == account
+                    && matching.admits(k)
+                    && after.as_deref().is_none_or(|x| k.as_str() > x)
+            })
+            .take(limit)
+            .map(|((_, k), (d, _))| PresetKeyInfo {
+                key: k.clone(),
+                description: d.clone(),
+            })
+            .collect())
+    }
+
+    async fn list_preset_values(
+        &self,
+        account: &AccountId,
+        key: &str,
+        matching: TextMatch,
+        after: Option<String>,
+        limit: usize,
+    ) -> Result<Option<Vec<String>>, StoreError> {
+        let state = self.lock()?;
+        let Some((_, values)) = state.presets.get(&(account.clone(), key.to_owned())) else {
+            return Ok(None);
+        };
+        Ok(Some(
+            values
+                .keys()
+                .filter(|v| matching.admits(v) && after.as_deref().is_none_or(|x| v.as_str() > x))
+                .take(limit)
+                .cloned()
+                .collect(),
+        ))
     }
 
     async fn token_key(&self) -> Result<[u8; 32], StoreError> {

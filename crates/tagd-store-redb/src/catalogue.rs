@@ -1,0 +1,201 @@
+//! Catalogue reads: distinct keys and values in use, by skip-scan over the indexes (one seek per
+//! distinct key or value visited), and preset tags.
+
+use redb::ReadTransaction;
+use tagd_core::catalogue::{KeyQuery, PresetKeyInfo, TextMatch, ValueQuery};
+use tagd_core::{AccountId, StoreError, TypeFilter};
+
+use crate::keys;
+use crate::tables::{KEY_INDEX, PRESET_KEYS, PRESET_VALUES, TAG_INDEX, scope_prefix};
+use crate::{engine_error, table_error};
+
+type BytesTable = redb::ReadOnlyTable<&'static [u8], &'static [u8]>;
+
+/// The first key in `[lo, hi)`, if any.
+fn first_in(table: &BytesTable, lo: &[u8], hi: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
+    if lo >= hi {
+        return Ok(None);
+    }
+    let mut range = table.range(lo..hi).map_err(engine_error)?;
+    match range.next() {
+        Some(entry) => Ok(Some(entry.map_err(engine_error)?.0.value().to_vec())),
+        None => Ok(None),
+    }
+}
+
+/// The key range of components under `base` matching `m`, starting after `after`.
+fn match_range(base: &[u8], m: &TextMatch, after: Option<&str>) -> (Vec<u8>, Vec<u8>) {
+    let mut lo = base.to_vec();
+    match m {
+        TextMatch::Any => {}
+        TextMatch::Exact(s) => keys::push(&mut lo, s),
+        TextMatch::Prefix(p) => keys::push_open(&mut lo, p),
+    }
+    let hi = if matches!(m, TextMatch::Any) {
+        keys::prefix_end(base)
+    } else {
+        keys::prefix_end(&lo)
+    };
+    if let Some(after) = after {
+        let mut skip = base.to_vec();
+        keys::push(&mut skip, after);
+        let past = keys::prefix_end(&skip);
+        if past > lo {
+            lo = past;
+        }
+    }
+    (lo, hi)
+}
+
+/// Whether some index entry under `component_prefix` (…, key[, value]) has a type `types` admits.
+fn has_type(
+    table: &BytesTable,
+    component_prefix: &[u8],
+    types: &TypeFilter,
+) -> Result<bool, StoreError> {
+    let mut probe = component_prefix.to_vec();
+    match types {
+        TypeFilter::Exact(t) => keys::push(&mut probe, t.as_str()),
+        TypeFilter::Namespace(ns) => keys::push_open(&mut probe, &format!("{ns}::")),
+    }
+    Ok(first_in(table, &probe, &keys::prefix_end(&probe))?.is_some())
+}
+
+/// Skip-scans `table` for distinct values of the component at `position` under `base`.
+fn distinct(
+    table: &BytesTable,
+    base: &[u8],
+    position: usize,
+    m: &TextMatch,
+    after: Option<&str>,
+    types: &TypeFilter,
+    limit: usize,
+) -> Result<Vec<String>, StoreError> {
+    let (mut lo, hi) = match_range(base, m, after);
+    let mut out = Vec::new();
+    while out.len() < limit {
+        let Some(found) = first_in(table, &lo, &hi)? else {
+            break;
+        };
+        let parts = keys::decode(&found).ok_or_else(|| StoreError::Corrupt("index key".into()))?;
+        let component = parts
+            .get(position)
+            .ok_or_else(|| StoreError::Corrupt("index arity".into()))?;
+        let mut prefix = base.to_vec();
+        keys::push(&mut prefix, component);
+        if has_type(table, &prefix, types)? {
+            out.push(component.clone());
+        }
+        lo = keys::prefix_end(&prefix);
+    }
+    Ok(out)
+}
+
+pub fn tag_keys(txn: &ReadTransaction, q: &KeyQuery) -> Result<Vec<String>, StoreError> {
+    let table = txn.open_table(KEY_INDEX).map_err(table_error)?;
+    let base = scope_prefix(&q.account, &q.region);
+    distinct(
+        &table,
+        &base,
+        2,
+        &q.matching,
+        q.after.as_deref(),
+        &q.types,
+        q.limit,
+    )
+}
+
+pub fn tag_values(txn: &ReadTransaction, q: &ValueQuery) -> Result<Vec<String>, StoreError> {
+    let table = txn.open_table(TAG_INDEX).map_err(table_error)?;
+    let mut base = scope_prefix(&q.account, &q.region);
+    keys::push(&mut base, &q.key);
+    distinct(
+        &table,
+        &base,
+        3,
+        &q.matching,
+        q.after.as_deref(),
+        &q.types,
+        q.limit,
+    )
+}
+
+fn text(bytes: &[u8]) -> Result<String, StoreError> {
+    String::from_utf8(bytes.to_vec()).map_err(|_| StoreError::Corrupt("preset description".into()))
+}
+
+pub fn preset_keys(
+    txn: &ReadTransaction,
+    account: &AccountId,
+    m: &TextMatch,
+    after: Option<&str>,
+    limit: usize,
+) -> Result<Vec<PresetKeyInfo>, StoreError> {
+    let table = txn.open_table(PRESET_KEYS).map_err(table_error)?;
+    let base = keys::tuple(&[account.as_str()]);
+    let (lo, hi) = match_range(&base, m, after);
+    let mut out = Vec::new();
+    if lo >= hi {
+        return Ok(out);
+    }
+    for entry in table
+        .range(lo.as_slice()..hi.as_slice())
+        .map_err(engine_error)?
+    {
+        let (k, v) = entry.map_err(engine_error)?;
+        let parts =
+            keys::decode(k.value()).ok_or_else(|| StoreError::Corrupt("preset key".into()))?;
+        let [_, key] = parts.as_slice() else {
+            return Err(StoreError::Corrupt("preset key arity".into()));
+        };
+        out.push(PresetKeyInfo {
+            key: key.clone(),
+            description: text(v.value())?,
+        });
+        if out.len() == limit {
+            break;
+        }
+    }
+    Ok(out)
+}
+
+pub fn preset_values(
+    txn: &ReadTransaction,
+    account: &AccountId,
+    key: &str,
+    m: &TextMatch,
+    after: Option<&str>,
+    limit: usize,
+) -> Result<Option<Vec<String>>, StoreError> {
+    let keys_table = txn.open_table(PRESET_KEYS).map_err(table_error)?;
+    let kkey = keys::tuple(&[account.as_str(), key]);
+    if keys_table
+        .get(kkey.as_slice())
+        .map_err(engine_error)?
+        .is_none()
+    {
+        return Ok(None);
+    }
+    let table = txn.open_table(PRESET_VALUES).map_err(table_error)?;
+    let (lo, hi) = match_range(&kkey, m, after);
+    let mut out = Vec::new();
+    if lo >= hi {
+        return Ok(Some(out));
+    }
+    for entry in table
+        .range(lo.as_slice()..hi.as_slice())
+        .map_err(engine_error)?
+    {
+        let (k, _) = entry.map_err(engine_error)?;
+        let parts =
+            keys::decode(k.value()).ok_or_else(|| StoreError::Corrupt("preset value".into()))?;
+        let [_, _, value] = parts.as_slice() else {
+            return Err(StoreError::Corrupt("preset value arity".into()));
+        };
+        out.push(value.clone());
+        if out.len() == limit {
+            break;
+        }
+    }
+    Ok(Some(out))
+}
