@@ -9,6 +9,7 @@ pub mod params;
 pub mod rds;
 pub mod render;
 pub mod sign;
+pub mod tagsvc;
 
 use std::sync::Arc;
 
@@ -23,6 +24,7 @@ use crate::nonce::NonceCache;
 use crate::params::Params;
 use crate::rds::RdsAction;
 use crate::render::{Format, Node, Product};
+use crate::tagsvc::TagAction;
 
 /// RDS 2014-08-15.
 pub const RDS_VERSION: &str = "2014-08-15";
@@ -47,9 +49,25 @@ pub struct Aliyun<S> {
     clock: fn() -> OffsetDateTime,
 }
 
+/// An action of one of the API families on `/`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Action {
+    Rds(RdsAction),
+    Tag(TagAction),
+}
+
+impl Action {
+    fn name(self) -> &'static str {
+        match self {
+            Action::Rds(a) => a.name(),
+            Action::Tag(a) => a.name(),
+        }
+    }
+}
+
 /// What a request resolved to before authentication.
 struct Route {
-    action: RdsAction,
+    action: Action,
     product: Product,
 }
 
@@ -132,7 +150,12 @@ impl<S: Store> Aliyun<S> {
             Err(err) => return self.fail(handled, &err, format, route.product),
         };
         handled.account = Some(credential.account_id.as_str().to_owned());
-        match rds::run(route.action, &all, &credential.account_id, &self.service).await {
+        let account = &credential.account_id;
+        let result = match route.action {
+            Action::Rds(action) => rds::run(action, &all, account, &self.service).await,
+            Action::Tag(action) => tagsvc::run(action, &all, account, &self.service).await,
+        };
+        match result {
             Ok(mut fields) => {
                 fields.insert(0, ("RequestId", Node::Text(handled.request_id.clone())));
                 let root = format!("{}Response", route.action.name());
@@ -182,13 +205,18 @@ fn route(
     match version {
         RDS_VERSION => match RdsAction::parse(action) {
             Some(action) => Ok(Route {
-                action,
+                action: Action::Rds(action),
                 product: render::RDS,
             }),
             None => Err((error::ACTION_NOT_FOUND, render::RDS)),
         },
-        // The Tag service's actions arrive with the next issue; its version is known.
-        TAG_VERSION => Err((error::ACTION_NOT_FOUND, render::TAG)),
+        TAG_VERSION => match TagAction::parse(action) {
+            Some(action) => Ok(Route {
+                action: Action::Tag(action),
+                product: render::TAG,
+            }),
+            None => Err((error::ACTION_NOT_FOUND, render::TAG)),
+        },
         _ => Err((error::INVALID_VERSION, render::RDS)),
     }
 }

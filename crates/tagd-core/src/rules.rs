@@ -22,6 +22,21 @@ pub enum TagRuleError {
     ValueCharset,
 }
 
+impl TagRuleError {
+    /// Whether the problem is with the key (as opposed to the value).
+    pub fn concerns_key(self) -> bool {
+        matches!(
+            self,
+            TagRuleError::KeyBlank
+                | TagRuleError::KeyTooLong
+                | TagRuleError::KeySystem
+                | TagRuleError::KeyReserved
+                | TagRuleError::KeyHasUrl
+                | TagRuleError::KeyCharset
+        )
+    }
+}
+
 /// Which characters keys and values may hold.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Charset {
@@ -177,6 +192,13 @@ pub struct CallLimits {
     /// Keys in one untag call.
     pub max_untag_keys: usize,
 }
+
+/// The Tag service 2018-08-28: 50 ARNs × 10 pairs, 20 keys per untag.
+pub const ALIYUN_TAG_LIMITS: CallLimits = CallLimits {
+    max_resources: 50,
+    max_tags: 10,
+    max_untag_keys: 20,
+};
 
 /// RDS 2014-08-15 `TagResources` / `UntagResources` / `ListTagResources`.
 pub const ALIYUN_RDS_LIMITS: CallLimits = CallLimits {

@@ -5,6 +5,7 @@ use std::collections::{BTreeSet, HashMap};
 use std::sync::RwLock;
 
 use crate::account::{AccessKeyId, AccountId, Credential};
+use crate::catalogue::{KeyQuery, PresetDelete, PresetKey, PresetKeyInfo, TextMatch, ValueQuery};
 use crate::change::{ApplyReport, Atomicity, ChangeSet, ResourceChange, ResourceProblem, TagOp};
 use crate::error::CoreError;
 use crate::model::{ResourceId, ResourceRef, ResourceType, Tag};
@@ -306,6 +307,188 @@ impl<S: Store> TagService<S> {
         }
         Ok(Page { items, next_token })
     }
+}
+
+impl<S: Store> TagService<S> {
+    /// One page of the keys resources carry now (`query.after`/`limit` are set from the token).
+    pub async fn list_tag_keys(
+        &self,
+        mut query: KeyQuery,
+        token: Option<&str>,
+        page_size: usize,
+    ) -> Result<Page<String>, CoreError> {
+        let scope = catalogue_scope(
+            "keys",
+            &query.account,
+            Some(&query.region),
+            &query.types,
+            None,
+            &query.matching,
+        );
+        query.after = self.open_after(&scope, token)?;
+        query.limit = page_size + 1;
+        let items = self.store.list_tag_keys(query).await?;
+        Ok(self.page_of(&scope, items, page_size, Clone::clone))
+    }
+
+    /// One page of the values of one key resources carry now.
+    pub async fn list_tag_values(
+        &self,
+        mut query: ValueQuery,
+        token: Option<&str>,
+        page_size: usize,
+    ) -> Result<Page<String>, CoreError> {
+        let scope = catalogue_scope(
+            "values",
+            &query.account,
+            Some(&query.region),
+            &query.types,
+            Some(&query.key),
+            &query.matching,
+        );
+        query.after = self.open_after(&scope, token)?;
+        query.limit = page_size + 1;
+        let items = self.store.list_tag_values(query).await?;
+        Ok(self.page_of(&scope, items, page_size, Clone::clone))
+    }
+
+    /// One page of the account's preset keys.
+    pub async fn list_preset_keys(
+        &self,
+        account: &AccountId,
+        matching: TextMatch,
+        token: Option<&str>,
+        page_size: usize,
+    ) -> Result<Page<PresetKeyInfo>, CoreError> {
+        let any = TypeFilter::Namespace(String::new());
+        let scope = catalogue_scope("preset-keys", account, None, &any, None, &matching);
+        let after = self.open_after(&scope, token)?;
+        let items = self
+            .store
+            .list_preset_keys(account, matching, after, page_size + 1)
+            .await?;
+        Ok(self.page_of(&scope, items, page_size, |k: &PresetKeyInfo| k.key.clone()))
+    }
+
+    /// One page of a preset key's values; `None` if the key is not a preset key.
+    pub async fn list_preset_values(
+        &self,
+        account: &AccountId,
+        key: &str,
+        matching: TextMatch,
+        token: Option<&str>,
+        page_size: usize,
+    ) -> Result<Option<Page<String>>, CoreError> {
+        let any = TypeFilter::Namespace(String::new());
+        let scope = catalogue_scope("preset-values", account, None, &any, Some(key), &matching);
+        let after = self.open_after(&scope, token)?;
+        let found = self
+            .store
+            .list_preset_values(account, key, matching, after, page_size + 1)
+            .await?;
+        Ok(found.map(|items| self.page_of(&scope, items, page_size, Clone::clone)))
+    }
+
+    /// Creates or updates preset keys and values after checking them against `rules` (the
+    /// first bad key or value is reported by its position: keys count from 0 in order, and
+    /// `InvalidTag.index` is the key's position).
+    pub async fn create_presets(
+        &self,
+        account: &AccountId,
+        presets: Vec<PresetKey>,
+        rules: &RuleSet,
+    ) -> Result<(), CoreError> {
+        if presets.is_empty() {
+            return Err(CoreError::NoTags);
+        }
+        for (index, preset) in presets.iter().enumerate() {
+            rules
+                .check_key(&preset.key)
+                .map_err(|problem| CoreError::InvalidTag { index, problem })?;
+            for value in &preset.values {
+                rules
+                    .check_value(&value.value)
+                    .map_err(|problem| CoreError::InvalidTag { index, problem })?;
+            }
+        }
+        self.store.put_presets(account, presets).await?;
+        Ok(())
+    }
+
+    /// Deletes a preset value, or a preset key without values.
+    pub async fn delete_preset(
+        &self,
+        account: &AccountId,
+        key: &str,
+        value: Option<&str>,
+    ) -> Result<PresetDelete, CoreError> {
+        Ok(self.store.delete_preset(account, key, value).await?)
+    }
+
+    /// The exclusive start a catalogue token carries.
+    fn open_after(
+        &self,
+        scope: &[u8; 32],
+        token: Option<&str>,
+    ) -> Result<Option<String>, CoreError> {
+        let Some(token) = token else {
+            return Ok(None);
+        };
+        let fields = self
+            .tokens
+            .open(scope, token)
+            .ok_or(CoreError::InvalidPageToken)?;
+        let [after] = fields.as_slice() else {
+            return Err(CoreError::InvalidPageToken);
+        };
+        Ok(Some(after.clone()))
+    }
+
+    /// Cuts a `page_size + 1` read to a page; the token names the page's last item.
+    fn page_of<T>(
+        &self,
+        scope: &[u8; 32],
+        mut items: Vec<T>,
+        page_size: usize,
+        name: impl Fn(&T) -> String,
+    ) -> Page<T> {
+        let mut next_token = None;
+        if items.len() > page_size {
+            items.truncate(page_size);
+            if let Some(last) = items.last() {
+                next_token = Some(self.tokens.seal(scope, &[&name(last)]));
+            }
+        }
+        Page { items, next_token }
+    }
+}
+
+/// What makes two catalogue listings "the same" for their page tokens.
+fn catalogue_scope(
+    kind: &str,
+    account: &AccountId,
+    region: Option<&crate::model::Region>,
+    types: &TypeFilter,
+    key: Option<&str>,
+    matching: &TextMatch,
+) -> [u8; 32] {
+    let types = match types {
+        TypeFilter::Exact(t) => format!("type={t}"),
+        TypeFilter::Namespace(ns) => format!("ns={ns}"),
+    };
+    let matching = match matching {
+        TextMatch::Any => "any".to_owned(),
+        TextMatch::Exact(s) => format!("={s}"),
+        TextMatch::Prefix(p) => format!("^{p}"),
+    };
+    fingerprint(&[
+        kind,
+        account.as_str(),
+        region.map_or("", crate::model::Region::as_str),
+        &types,
+        key.unwrap_or("\u{0}"),
+        &matching,
+    ])
 }
 
 /// Untag keys must be non-blank and may not name system tags; other rules (length, URLs) do not

@@ -65,9 +65,12 @@ pub enum WriteOp {
     DeletePreset(AccountId, String, Option<String>, Reply<PresetDelete>),
 }
 
+/// Sends an op's answer once the batch's fate (durable, or failed) is known.
+type Answer = Box<dyn FnOnce(&Result<(), String>) + Send>;
+
 /// An answer held back until the batch is durable.
 pub struct Pending {
-    send: Box<dyn FnOnce(&Result<(), String>) + Send>,
+    send: Answer,
     /// The engine failure the op hit, if any (as opposed to a logical refusal).
     engine_failure: Option<String>,
 }

@@ -1,0 +1,84 @@
+//! `ListResourcesByTag` (spec aliyun.md §3.5): resources of one canonical type carrying a key
+//! (with a value, when given).
+
+use tagd_core::{AccountId, ResourceQuery, ResourceType, Store, TagFilter, TagService, TypeFilter};
+
+use super::error;
+use super::{next_token, page_size, region, tag_node};
+use crate::error::AliyunError;
+use crate::params::Params;
+use crate::render::Node;
+
+fn include_all_tags(params: &Params) -> Result<bool, AliyunError> {
+    match params.get("IncludeAllTags") {
+        None | Some("") => Ok(false),
+        Some(v) if v.eq_ignore_ascii_case("true") => Ok(true),
+        Some(v) if v.eq_ignore_ascii_case("false") => Ok(false),
+        Some(_) => Err(AliyunError::invalid("IncludeAllTags")),
+    }
+}
+
+pub async fn list<S: Store>(
+    params: &Params,
+    account: &AccountId,
+    service: &TagService<S>,
+) -> Result<Vec<(&'static str, Node)>, AliyunError> {
+    let region = region(params)?;
+    let raw_type = params
+        .get("ResourceType")
+        .filter(|t| !t.is_empty())
+        .ok_or_else(|| error::missing("ResourceType"))?;
+    let resource_type =
+        ResourceType::parse_canonical(raw_type).ok_or(error::INVALID_RESOURCE_TYPE)?;
+    let key = params
+        .get("TagFilter.Key")
+        .filter(|k| !k.is_empty())
+        .ok_or_else(|| error::missing("TagFilter.Key"))?;
+    let value = params.get("TagFilter.Value").filter(|v| !v.is_empty());
+    match params.get("FuzzyType") {
+        None | Some("") => {}
+        Some(f) if f.eq_ignore_ascii_case("EQUAL") => {}
+        Some(_) => return Err(error::FUZZY_NOT_SUPPORTED),
+    }
+    let all_tags = include_all_tags(params)?;
+    let size = page_size(params, "MaxResult", 50)?;
+    let query = ResourceQuery {
+        account: account.clone(),
+        region,
+        types: TypeFilter::Exact(resource_type),
+        ids: Vec::new(),
+        tags: vec![TagFilter {
+            key: key.to_owned(),
+            value: value.map(str::to_owned),
+        }],
+        start: None,
+        limit: 0,
+    };
+    let page = service
+        .list_resources(query, next_token(params), size)
+        .await
+        .map_err(|e| error::from_core(&e, |_| Default::default()))?;
+    let resources = page
+        .items
+        .iter()
+        .map(|found| {
+            let tags = found
+                .tags
+                .iter()
+                .filter(|(k, _)| all_tags || *k == key)
+                .map(|(k, v)| tag_node(k, v, false))
+                .collect();
+            Node::Object(vec![
+                (
+                    "ResourceId",
+                    Node::Text(found.resource.id.as_str().to_owned()),
+                ),
+                ("Tags", Node::List(tags)),
+            ])
+        })
+        .collect();
+    Ok(vec![
+        ("NextToken", Node::Text(page.next_token.unwrap_or_default())),
+        ("Resources", Node::List(resources)),
+    ])
+}

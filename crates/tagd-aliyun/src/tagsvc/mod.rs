@@ -1,0 +1,170 @@
+//! Alibaba's standalone Tag service, version 2018-08-28 (spec aliyun.md §3 and §6 item 10;
+//! tagd's choices in docs/aliyun-tag-service.md). Resources are named by ARN and may be of any
+//! product; the rules are the core's, shared with the RDS API over the same resources.
+
+pub mod arn;
+mod by_tag;
+mod catalogue;
+pub mod error;
+mod presets;
+mod resources;
+pub mod tags_json;
+
+use tagd_core::catalogue::TextMatch;
+use tagd_core::{AccountId, Region, Store, TagService};
+
+use crate::error::AliyunError;
+use crate::params::Params;
+use crate::render::Node;
+
+/// The actions of the Tag service, spelled as the vendor does.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TagAction {
+    TagResources,
+    UntagResources,
+    ListTagResources,
+    ListTagKeys,
+    ListTagValues,
+    CreateTags,
+    DeleteTag,
+    ListResourcesByTag,
+}
+
+impl TagAction {
+    const ALL: [TagAction; 8] = [
+        Self::TagResources,
+        Self::UntagResources,
+        Self::ListTagResources,
+        Self::ListTagKeys,
+        Self::ListTagValues,
+        Self::CreateTags,
+        Self::DeleteTag,
+        Self::ListResourcesByTag,
+    ];
+
+    /// Matches case-insensitively.
+    pub fn parse(name: &str) -> Option<Self> {
+        Self::ALL
+            .into_iter()
+            .find(|a| a.name().eq_ignore_ascii_case(name))
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::TagResources => "TagResources",
+            Self::UntagResources => "UntagResources",
+            Self::ListTagResources => "ListTagResources",
+            Self::ListTagKeys => "ListTagKeys",
+            Self::ListTagValues => "ListTagValues",
+            Self::CreateTags => "CreateTags",
+            Self::DeleteTag => "DeleteTag",
+            Self::ListResourcesByTag => "ListResourcesByTag",
+        }
+    }
+}
+
+/// Runs one action for `account`; returns the response fields after `RequestId`.
+pub async fn run<S: Store>(
+    action: TagAction,
+    params: &Params,
+    account: &AccountId,
+    service: &TagService<S>,
+) -> Result<Vec<(&'static str, Node)>, AliyunError> {
+    match action {
+        TagAction::TagResources => resources::tag(params, account, service).await,
+        TagAction::UntagResources => resources::untag(params, account, service).await,
+        TagAction::ListTagResources => resources::list(params, account, service).await,
+        TagAction::ListTagKeys => catalogue::keys(params, account, service).await,
+        TagAction::ListTagValues => catalogue::values(params, account, service).await,
+        TagAction::CreateTags => presets::create(params, account, service).await,
+        TagAction::DeleteTag => presets::delete(params, account, service).await,
+        TagAction::ListResourcesByTag => by_tag::list(params, account, service).await,
+    }
+}
+
+// ---- parameters shared by the actions ----
+
+fn region(params: &Params) -> Result<Region, AliyunError> {
+    let raw = params
+        .get("RegionId")
+        .ok_or_else(|| error::missing("RegionId"))?;
+    Region::parse(raw).ok_or_else(|| AliyunError::invalid("RegionId"))
+}
+
+/// `PageSize` / `MaxResult`: 1..=1000, `default` when absent.
+fn page_size(params: &Params, name: &str, default: usize) -> Result<usize, AliyunError> {
+    match params.get(name) {
+        None | Some("") => Ok(default),
+        Some(raw) => match raw.parse::<usize>() {
+            Ok(n) if (1..=1000).contains(&n) => Ok(n),
+            _ => Err(AliyunError::invalid(name)),
+        },
+    }
+}
+
+fn next_token(params: &Params) -> Option<&str> {
+    params.get("NextToken").filter(|t| !t.is_empty())
+}
+
+/// `FuzzyType` applied to a filter text: EQUAL (default) or PREFIX.
+fn text_match(params: &Params, filter: Option<&str>) -> Result<TextMatch, AliyunError> {
+    let prefix = match params.get("FuzzyType") {
+        None | Some("") => false,
+        Some(f) if f.eq_ignore_ascii_case("EQUAL") => false,
+        Some(f) if f.eq_ignore_ascii_case("PREFIX") => true,
+        Some(_) => return Err(error::FUZZY_NOT_SUPPORTED),
+    };
+    Ok(match filter.filter(|f| !f.is_empty()) {
+        None => TextMatch::Any,
+        Some(f) if prefix => TextMatch::Prefix(f.to_owned()),
+        Some(f) => TextMatch::Exact(f.to_owned()),
+    })
+}
+
+/// Which tags a listing shows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Category {
+    All,
+    Custom,
+    System,
+}
+
+impl Category {
+    fn parse(params: &Params) -> Result<Category, AliyunError> {
+        match params.get("Category") {
+            None | Some("") => Ok(Category::All),
+            Some(c) if c.eq_ignore_ascii_case("all") => Ok(Category::All),
+            Some(c) if c.eq_ignore_ascii_case("custom") => Ok(Category::Custom),
+            Some(c) if c.eq_ignore_ascii_case("system") => Ok(Category::System),
+            Some(_) => Err(error::INVALID_CATEGORY),
+        }
+    }
+
+    fn admits(self, key: &str) -> bool {
+        match self {
+            Category::All => true,
+            Category::Custom => !is_system(key),
+            Category::System => is_system(key),
+        }
+    }
+}
+
+fn is_system(key: &str) -> bool {
+    tagd_core::rules::ALIYUN_RULES.is_system_key(key)
+}
+
+/// `{"Key","Value","Category"}` with Category `Custom`/`System` (ListTagResources) or
+/// `custom`/`system` (the other actions).
+fn tag_node(key: &str, value: &str, capitalised: bool) -> Node {
+    let category = match (is_system(key), capitalised) {
+        (true, true) => "System",
+        (false, true) => "Custom",
+        (true, false) => "system",
+        (false, false) => "custom",
+    };
+    Node::Object(vec![
+        ("Key", Node::text(key)),
+        ("Value", Node::text(value)),
+        ("Category", Node::text(category)),
+    ])
+}

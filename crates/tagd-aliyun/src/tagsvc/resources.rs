@@ -1,0 +1,214 @@
+//! `TagResources`, `UntagResources`, `ListTagResources` by ARN. Whole-request problems are
+//! errors that change nothing; a resource over its tag limit (or unregistered) is reported in
+//! `FailedResources` with HTTP 200 while the others are applied (docs/aliyun-tag-service.md).
+
+use tagd_core::rules::ALIYUN_TAG_LIMITS;
+use tagd_core::service::UntagKeys;
+use tagd_core::{
+    AccountId, ApplyReport, Atomicity, Region, ResourceQuery, ResourceRef, Store, Tag, TagFilter,
+    TagService, TypeFilter, change::ResourceProblem,
+};
+
+use super::error::{self, QUOTA_PER_RESOURCE, RESOURCE_NOT_FOUND};
+use super::{Category, arn, next_token, page_size, region, tag_node, tags_json};
+use crate::error::AliyunError;
+use crate::params::Params;
+use crate::render::Node;
+
+/// `ResourceARN.N`, each checked against the request's region and the caller's account.
+fn arns(
+    params: &Params,
+    region: &Region,
+    account: &AccountId,
+) -> Result<Vec<ResourceRef>, AliyunError> {
+    let raw = params
+        .list("ResourceARN")
+        .map_err(|_| AliyunError::invalid("ResourceARN.N"))?;
+    if raw.len() > ALIYUN_TAG_LIMITS.max_resources {
+        return Err(error::TOO_MANY_RESOURCES);
+    }
+    let mut out = Vec::with_capacity(raw.len());
+    for text in &raw {
+        let parsed = arn::parse(text).ok_or_else(|| error::arn_format(text))?;
+        if parsed.region.as_ref().is_some_and(|r| r != region) {
+            return Err(error::arn_region(text));
+        }
+        if parsed
+            .account
+            .as_deref()
+            .is_some_and(|a| a != account.as_str())
+        {
+            return Err(error::arn_account(text));
+        }
+        out.push(ResourceRef {
+            region: region.clone(),
+            resource_type: parsed.resource_type,
+            id: parsed.id,
+        });
+    }
+    Ok(out)
+}
+
+/// The `Tags` map, parsed; `None` when absent.
+fn tags_param(params: &Params) -> Result<Option<Vec<(String, String)>>, AliyunError> {
+    let Some(raw) = params.get("Tags") else {
+        return Ok(None);
+    };
+    match tags_json::parse(raw) {
+        Ok(pairs) if pairs.len() > ALIYUN_TAG_LIMITS.max_tags => Err(error::TOO_MANY_TAGS),
+        Ok(pairs) => Ok(Some(pairs)),
+        Err(tags_json::TagsJsonError::Malformed) => Err(error::INVALID_TAGS),
+        Err(tags_json::TagsJsonError::Duplicate(_)) => Err(error::DUPLICATE_KEY),
+    }
+}
+
+fn failed_resources(account: &AccountId, report: &ApplyReport) -> Vec<(&'static str, Node)> {
+    if report.failures.is_empty() {
+        return Vec::new();
+    }
+    let failed = report
+        .failures
+        .iter()
+        .map(|f| {
+            let (code, message) = match f.problem {
+                ResourceProblem::TagQuotaExceeded => QUOTA_PER_RESOURCE,
+                ResourceProblem::NotRegistered => RESOURCE_NOT_FOUND,
+            };
+            Node::Object(vec![
+                ("ResourceARN", Node::Text(arn::render(account, &f.resource))),
+                (
+                    "Result",
+                    Node::Object(vec![
+                        ("Code", Node::text(code)),
+                        ("Message", Node::text(message)),
+                    ]),
+                ),
+            ])
+        })
+        .collect();
+    vec![(
+        "FailedResources",
+        Node::Object(vec![("FailedResource", Node::List(failed))]),
+    )]
+}
+
+pub async fn tag<S: Store>(
+    params: &Params,
+    account: &AccountId,
+    service: &TagService<S>,
+) -> Result<Vec<(&'static str, Node)>, AliyunError> {
+    let region = region(params)?;
+    let resources = arns(params, &region, account)?;
+    if resources.is_empty() {
+        return Err(error::missing("ResourceARN"));
+    }
+    let pairs = tags_param(params)?.ok_or_else(|| error::missing("Tags"))?;
+    let tags: Vec<Tag> = pairs
+        .iter()
+        .map(|(k, v)| Tag::new(k.clone(), v.clone()))
+        .collect();
+    let report = service
+        .tag_resources(
+            account,
+            resources,
+            tags,
+            &ALIYUN_TAG_LIMITS,
+            Atomicity::PerResource,
+        )
+        .await
+        .map_err(|e| error::from_core(&e, |i| pairs.get(i).cloned().unwrap_or_default()))?;
+    Ok(failed_resources(account, &report))
+}
+
+pub async fn untag<S: Store>(
+    params: &Params,
+    account: &AccountId,
+    service: &TagService<S>,
+) -> Result<Vec<(&'static str, Node)>, AliyunError> {
+    let region = region(params)?;
+    let resources = arns(params, &region, account)?;
+    if resources.is_empty() {
+        return Err(error::missing("ResourceARN"));
+    }
+    let keys = params
+        .list("TagKey")
+        .map_err(|_| AliyunError::invalid("TagKey.N"))?;
+    if keys.is_empty() {
+        return Err(error::TAG_KEY_MISSING);
+    }
+    if keys.len() > ALIYUN_TAG_LIMITS.max_untag_keys {
+        return Err(error::TOO_MANY_TAGS);
+    }
+    let report = service
+        .untag_resources(
+            account,
+            resources,
+            UntagKeys::Keys(keys.clone()),
+            &ALIYUN_TAG_LIMITS,
+            Atomicity::PerResource,
+        )
+        .await
+        .map_err(|e| {
+            error::from_core(&e, |i| {
+                (keys.get(i).cloned().unwrap_or_default(), String::new())
+            })
+        })?;
+    Ok(failed_resources(account, &report))
+}
+
+pub async fn list<S: Store>(
+    params: &Params,
+    account: &AccountId,
+    service: &TagService<S>,
+) -> Result<Vec<(&'static str, Node)>, AliyunError> {
+    let region = region(params)?;
+    let resources = arns(params, &region, account)?;
+    let filters = tags_param(params)?.unwrap_or_default();
+    let category = Category::parse(params)?;
+    let size = page_size(params, "PageSize", 50)?;
+    let query = ResourceQuery {
+        account: account.clone(),
+        region,
+        types: TypeFilter::Namespace("ALIYUN".into()),
+        ids: resources
+            .into_iter()
+            .map(|r| (r.resource_type, r.id))
+            .collect(),
+        tags: filters
+            .into_iter()
+            .map(|(key, value)| TagFilter {
+                key,
+                value: Some(value),
+            })
+            .collect(),
+        start: None,
+        limit: 0,
+    };
+    let page = service
+        .list_resources(query, next_token(params), size)
+        .await
+        .map_err(|e| error::from_core(&e, |_| Default::default()))?;
+    let mut items = Vec::with_capacity(page.items.len());
+    for found in &page.items {
+        let tags: Vec<Node> = found
+            .tags
+            .iter()
+            .filter(|(k, _)| category.admits(k))
+            .map(|(k, v)| tag_node(k, v, true))
+            .collect();
+        if tags.is_empty() {
+            continue;
+        }
+        items.push(Node::Object(vec![
+            (
+                "ResourceARN",
+                Node::Text(arn::render(account, &found.resource)),
+            ),
+            ("Tags", Node::List(tags)),
+        ]));
+    }
+    Ok(vec![
+        ("NextToken", Node::Text(page.next_token.unwrap_or_default())),
+        ("TagResources", Node::List(items)),
+    ])
+}
