@@ -3,6 +3,14 @@
 use crate::account::AccountId;
 use crate::model::{ResourceRef, Tag};
 
+/// A tag of an explicit catalogue with its id (stable, unique, never reused).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CatalogueTag {
+    pub key: String,
+    pub value: String,
+    pub id: u64,
+}
+
 /// What to do to one resource's tags.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum TagOp {
@@ -33,6 +41,20 @@ pub enum Atomicity {
     PerResource,
 }
 
+/// Changes to a namespace's explicit tag catalogue (Baidu's), applied with the resource changes
+/// of the same change set, before them.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CatalogueChange {
+    pub namespace: String,
+    /// Tags to delete from the catalogue; each is also removed from every resource (any region)
+    /// of the namespace that carries it. Absent tags are skipped.
+    pub delete: Vec<Tag>,
+    /// Tags to create; existing ones are skipped.
+    pub create: Vec<Tag>,
+    /// Most tags the account's catalogue may hold afterwards.
+    pub quota: usize,
+}
+
 /// A validated request: the unit a store applies atomically and makes durable before answering.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ChangeSet {
@@ -41,6 +63,8 @@ pub struct ChangeSet {
     pub atomicity: Atomicity,
     /// Only registered resources may be changed (`serve --resources registered`).
     pub require_registered: bool,
+    /// Catalogue changes applied first (always all-or-nothing with the rest).
+    pub catalogue: Option<CatalogueChange>,
 }
 
 /// Why one resource could not take its change.
@@ -66,4 +90,6 @@ pub struct ApplyReport {
     /// For [`Atomicity::AllOrNothing`], non-empty means nothing was applied (it holds the first
     /// failure); for [`Atomicity::PerResource`], the resources left unchanged.
     pub failures: Vec<ResourceFailure>,
+    /// The catalogue would have exceeded its quota: nothing was applied.
+    pub catalogue_full: bool,
 }

@@ -84,6 +84,22 @@ pub const ALIYUN_RULES: RuleSet = RuleSet {
     charset: Charset::Any,
 };
 
+/// Baidu AI Cloud resources (`BCE::…`): spec bce.md §6. Keys 1–65 and values 0–65 characters
+/// from Baidu's charset; no reserved prefixes and no system tags are documented. Baidu documents
+/// no per-resource limit; tagd allows 1000 (one value per key, as everywhere in tagd).
+pub const BCE_RULES: RuleSet = RuleSet {
+    namespace: "BCE",
+    max_key_chars: 65,
+    max_value_chars: 65,
+    allow_empty_value: true,
+    max_tags_per_resource: 1000,
+    reserved_key_prefixes: &[],
+    reserved_value_prefixes: &[],
+    system_key_prefix: None,
+    forbid_urls: false,
+    charset: Charset::BaiduTag,
+};
+
 /// The rules for a namespace tagd has no specific rules for: Alibaba's limits without
 /// reserved prefixes. Used only for types registered outside any dialect.
 pub const GENERIC_RULES: RuleSet = RuleSet {
@@ -98,6 +114,7 @@ pub const GENERIC_RULES: RuleSet = RuleSet {
 pub fn rules_for_namespace(namespace: &str) -> &'static RuleSet {
     match namespace {
         "ALIYUN" => &ALIYUN_RULES,
+        "BCE" => &BCE_RULES,
         _ => &GENERIC_RULES,
     }
 }

@@ -182,6 +182,7 @@ impl<S: Store> TagService<S> {
             changes,
             atomicity,
             require_registered: self.require_registered,
+            catalogue: None,
         };
         let report = self.store.apply(change_set).await?;
         if atomicity == Atomicity::AllOrNothing

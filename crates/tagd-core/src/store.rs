@@ -13,9 +13,9 @@ use std::future::Future;
 
 use crate::account::{AccessKeyId, Account, AccountId, Credential};
 use crate::catalogue::{KeyQuery, PresetDelete, PresetKey, PresetKeyInfo, TextMatch, ValueQuery};
-use crate::change::{ApplyReport, ChangeSet};
+use crate::change::{ApplyReport, CatalogueTag, ChangeSet};
 use crate::error::StoreError;
-use crate::model::ResourceRef;
+use crate::model::{Region, ResourceRef};
 use crate::query::{ResourceQuery, ResourceTags};
 use crate::tagset::TagSet;
 
@@ -126,6 +126,22 @@ pub trait Store: Send + Sync + 'static {
         after: Option<String>,
         limit: usize,
     ) -> impl Future<Output = Result<Option<Vec<String>>, StoreError>> + Send;
+
+    /// The explicit catalogue of a namespace (Baidu's), ordered by key then value; `key` and
+    /// `value` narrow it to exact matches.
+    fn list_catalogue(
+        &self,
+        account: &AccountId,
+        namespace: &str,
+        key: Option<&str>,
+        value: Option<&str>,
+    ) -> impl Future<Output = Result<Vec<CatalogueTag>, StoreError>> + Send;
+
+    /// The regions in which the account has tagged resources, ascending.
+    fn list_regions(
+        &self,
+        account: &AccountId,
+    ) -> impl Future<Output = Result<Vec<Region>, StoreError>> + Send;
 
     /// The key that seals page tokens; created once per store and kept.
     fn token_key(&self) -> impl Future<Output = Result<[u8; 32], StoreError>> + Send;

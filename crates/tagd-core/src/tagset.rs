@@ -40,6 +40,11 @@ impl TagSet {
         self.0.insert(key, value);
     }
 
+    /// Removes a key; returns its value if it was there.
+    pub fn remove(&mut self, key: &str) -> Option<String> {
+        self.0.remove(key)
+    }
+
     /// Whether this set carries `key` (with `value`, when one is given).
     pub fn matches(&self, key: &str, value: Option<&str>) -> bool {
         match (self.0.get(key), value) {

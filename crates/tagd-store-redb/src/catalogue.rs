@@ -199,3 +199,77 @@ pub fn preset_values(
     }
     Ok(Some(out))
 }
+
+/// An explicit catalogue (Baidu's), by key then value, narrowed to exact key / value matches.
+pub fn explicit(
+    txn: &ReadTransaction,
+    account: &AccountId,
+    namespace: &str,
+    key: Option<&str>,
+    value: Option<&str>,
+) -> Result<Vec<tagd_core::change::CatalogueTag>, StoreError> {
+    let table = txn
+        .open_table(crate::tables::CATALOGUE)
+        .map_err(table_error)?;
+    let mut base = keys::tuple(&[account.as_str(), namespace]);
+    if let Some(key) = key {
+        keys::push(&mut base, key);
+        if let Some(value) = value {
+            keys::push(&mut base, value);
+        }
+    }
+    let end = keys::prefix_end(&base);
+    let mut out = Vec::new();
+    for entry in table
+        .range(base.as_slice()..end.as_slice())
+        .map_err(engine_error)?
+    {
+        let (k, v) = entry.map_err(engine_error)?;
+        let parts =
+            keys::decode(k.value()).ok_or_else(|| StoreError::Corrupt("catalogue key".into()))?;
+        let [_, _, tag_key, tag_value] = parts.as_slice() else {
+            return Err(StoreError::Corrupt("catalogue key arity".into()));
+        };
+        if value.is_some_and(|want| want != tag_value) {
+            continue;
+        }
+        let raw: [u8; 8] = v
+            .value()
+            .try_into()
+            .map_err(|_| StoreError::Corrupt("catalogue id".into()))?;
+        out.push(tagd_core::change::CatalogueTag {
+            key: tag_key.clone(),
+            value: tag_value.clone(),
+            id: u64::from_be_bytes(raw),
+        });
+    }
+    Ok(out)
+}
+
+/// The regions in which the account has tagged resources: one seek per region.
+pub fn regions(
+    txn: &ReadTransaction,
+    account: &AccountId,
+) -> Result<Vec<tagd_core::Region>, StoreError> {
+    let table = txn
+        .open_table(crate::tables::RESOURCES)
+        .map_err(table_error)?;
+    let base = keys::tuple(&[account.as_str()]);
+    let end = keys::prefix_end(&base);
+    let mut lo = base.clone();
+    let mut out = Vec::new();
+    while let Some(found) = first_in(&table, &lo, &end)? {
+        let parts =
+            keys::decode(&found).ok_or_else(|| StoreError::Corrupt("resource key".into()))?;
+        let name = parts
+            .get(1)
+            .ok_or_else(|| StoreError::Corrupt("resource key arity".into()))?;
+        out.push(
+            tagd_core::Region::parse(name).ok_or_else(|| StoreError::Corrupt("region".into()))?,
+        );
+        let mut prefix = base.clone();
+        keys::push(&mut prefix, name);
+        lo = keys::prefix_end(&prefix);
+    }
+    Ok(out)
+}

@@ -210,6 +210,7 @@ fn init_schema(db: &Database) -> Result<(), StoreError> {
         txn.open_table(tables::REGISTERED).map_err(table_error)?;
         txn.open_table(tables::PRESET_KEYS).map_err(table_error)?;
         txn.open_table(tables::PRESET_VALUES).map_err(table_error)?;
+        txn.open_table(tables::CATALOGUE).map_err(table_error)?;
     }
     txn.commit().map_err(engine_error)
 }
@@ -379,6 +380,30 @@ impl Store for RedbStore {
             catalogue::preset_values(txn, &account, &key, &matching, after.as_deref(), limit)
         })
         .await
+    }
+
+    async fn list_catalogue(
+        &self,
+        account: &AccountId,
+        namespace: &str,
+        key: Option<&str>,
+        value: Option<&str>,
+    ) -> Result<Vec<tagd_core::change::CatalogueTag>, StoreError> {
+        let (account, namespace) = (account.clone(), namespace.to_owned());
+        let (key, value) = (key.map(str::to_owned), value.map(str::to_owned));
+        self.read(move |txn| {
+            catalogue::explicit(txn, &account, &namespace, key.as_deref(), value.as_deref())
+        })
+        .await
+    }
+
+    async fn list_regions(
+        &self,
+        account: &AccountId,
+    ) -> Result<Vec<tagd_core::Region>, StoreError> {
+        let account = account.clone();
+        self.read(move |txn| catalogue::regions(txn, &account))
+            .await
     }
 
     async fn token_key(&self) -> Result<[u8; 32], StoreError> {
@@ -564,6 +589,7 @@ mod logging_before_acknowledging {
             }],
             atomicity: Atomicity::AllOrNothing,
             require_registered: false,
+            catalogue: None,
         };
         store
             .apply(set(TagOp::Set(vec![Tag::new("env", "prod")])))

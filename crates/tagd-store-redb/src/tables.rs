@@ -11,6 +11,7 @@
 //! | `registered` | (account, region, type, id) | empty |
 //! | `preset_keys` | (account, key) | description |
 //! | `preset_values` | (account, key, value) | description |
+//! | `catalogue` | (account, namespace, key, value) | tag id (u64) |
 //!
 //! Both indexes end in (type, id), so a filter's matches come out in the order pages need.
 
@@ -28,6 +29,7 @@ pub const KEY_INDEX: TableDefinition<&[u8], &[u8]> = TableDefinition::new("key_i
 pub const REGISTERED: TableDefinition<&[u8], &[u8]> = TableDefinition::new("registered");
 pub const PRESET_KEYS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("preset_keys");
 pub const PRESET_VALUES: TableDefinition<&[u8], &[u8]> = TableDefinition::new("preset_values");
+pub const CATALOGUE: TableDefinition<&[u8], &[u8]> = TableDefinition::new("catalogue");
 
 pub const SCHEMA_VERSION: u8 = 1;
 
@@ -62,6 +64,11 @@ pub fn key_index_key(account: &AccountId, r: &ResourceRef, key: &str) -> Vec<u8>
         r.resource_type.as_str(),
         r.id.as_str(),
     ])
+}
+
+/// (account, namespace, key, value): an explicit catalogue's tag.
+pub fn catalogue_key(account: &AccountId, namespace: &str, key: &str, value: &str) -> Vec<u8> {
+    keys::tuple(&[account.as_str(), namespace, key, value])
 }
 
 /// (account, region): the prefix of one account's region in every tuple table.

@@ -35,6 +35,9 @@ pub enum Effect {
     PresetKeyDelete(Vec<u8>),
     PresetValuePut(Vec<u8>, Vec<u8>),
     PresetValueDelete(Vec<u8>),
+    CataloguePut(Vec<u8>, Vec<u8>),
+    CatalogueDelete(Vec<u8>),
+    MetaPut(String, Vec<u8>),
 }
 
 /// One durable batch.
@@ -160,6 +163,20 @@ pub fn encode_frame(record: &Record) -> Vec<u8> {
                 payload.push(10);
                 put_bytes(&mut payload, k);
             }
+            Effect::CataloguePut(k, v) => {
+                payload.push(11);
+                put_bytes(&mut payload, k);
+                put_bytes(&mut payload, v);
+            }
+            Effect::CatalogueDelete(k) => {
+                payload.push(12);
+                put_bytes(&mut payload, k);
+            }
+            Effect::MetaPut(k, v) => {
+                payload.push(13);
+                put_bytes(&mut payload, k.as_bytes());
+                put_bytes(&mut payload, v);
+            }
         }
     }
     let mut frame = Vec::with_capacity(payload.len() + 8);
@@ -229,6 +246,9 @@ fn decode_payload(mut p: &[u8]) -> Option<Record> {
             8 => Effect::PresetKeyDelete(bytes(&mut p)?),
             9 => Effect::PresetValuePut(bytes(&mut p)?, bytes(&mut p)?),
             10 => Effect::PresetValueDelete(bytes(&mut p)?),
+            11 => Effect::CataloguePut(bytes(&mut p)?, bytes(&mut p)?),
+            12 => Effect::CatalogueDelete(bytes(&mut p)?),
+            13 => Effect::MetaPut(text(&mut p)?, bytes(&mut p)?),
             _ => return None,
         });
     }
@@ -253,6 +273,9 @@ mod tests {
                 Effect::PresetKeyDelete(vec![11]),
                 Effect::PresetValuePut(vec![12], vec![13]),
                 Effect::PresetValueDelete(vec![14]),
+                Effect::CataloguePut(vec![15], vec![16]),
+                Effect::CatalogueDelete(vec![17]),
+                Effect::MetaPut("m".into(), vec![18]),
             ],
         }
     }

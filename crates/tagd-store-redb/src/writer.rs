@@ -5,6 +5,7 @@
 //! Every second (or when idle, or when the log passes 64 MiB) a checkpoint makes redb durable
 //! and empties the log.
 
+use std::collections::BTreeMap;
 use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, TryRecvError};
 use std::time::{Duration, Instant};
 
@@ -22,9 +23,10 @@ use crate::codec;
 use crate::engine_error;
 use crate::keys;
 use crate::syncer::{Failure, SyncJob, failure_of};
+use crate::tables;
 use crate::tables::{
-    ACCESS_KEYS, ACCOUNTS, KEY_INDEX, META, PRESET_KEYS, PRESET_VALUES, REGISTERED, RESOURCES,
-    TAG_INDEX, key_index_key, resource_key, tag_index_key,
+    ACCESS_KEYS, ACCOUNTS, CATALOGUE, KEY_INDEX, META, PRESET_KEYS, PRESET_VALUES, REGISTERED,
+    RESOURCES, TAG_INDEX, key_index_key, resource_key, tag_index_key,
 };
 use crate::wal::{Effect, Record, Wal};
 
@@ -364,6 +366,8 @@ struct Tables<'txn> {
     registered: Table<'txn, &'static [u8], &'static [u8]>,
     preset_keys: Table<'txn, &'static [u8], &'static [u8]>,
     preset_values: Table<'txn, &'static [u8], &'static [u8]>,
+    catalogue: Table<'txn, &'static [u8], &'static [u8]>,
+    meta: Table<'txn, &'static str, &'static [u8]>,
     /// What this transaction changed in the primary tables, for the log.
     effects: Vec<Effect>,
 }
@@ -379,6 +383,8 @@ impl<'txn> Tables<'txn> {
             registered: txn.open_table(REGISTERED)?,
             preset_keys: txn.open_table(PRESET_KEYS)?,
             preset_values: txn.open_table(PRESET_VALUES)?,
+            catalogue: txn.open_table(CATALOGUE)?,
+            meta: txn.open_table(META)?,
             effects: Vec::new(),
         })
     }
@@ -413,10 +419,67 @@ impl<'txn> Tables<'txn> {
     /// Checks every change against the state it meets, then writes all of them (or, for
     /// all-or-nothing change sets with a failure, none).
     fn apply(&mut self, changes: &ChangeSet) -> Result<ApplyReport, StoreError> {
+        // Everything is computed first (catalogue, unbinds, resource changes); only a change set
+        // that passes every check is written, so a refused one leaves no trace in the batch.
+        let account = &changes.account;
+        // resource key -> (resource, tags before this change set, tags after it)
+        let mut overlay: BTreeMap<Vec<u8>, (ResourceRef, TagSet, TagSet)> = BTreeMap::new();
+        let mut catalogue_deletes = Vec::new();
+        let mut catalogue_creates = Vec::new();
+        if let Some(cat) = &changes.catalogue {
+            for tag in &cat.delete {
+                let key = tables::catalogue_key(account, &cat.namespace, &tag.key, &tag.value);
+                if self
+                    .catalogue
+                    .get(key.as_slice())
+                    .map_err(engine_error)?
+                    .is_none()
+                    || catalogue_deletes.contains(&key)
+                {
+                    continue;
+                }
+                catalogue_deletes.push(key);
+                for (rkey, resource) in
+                    self.carriers(account, &cat.namespace, &tag.key, &tag.value)?
+                {
+                    let (_, _, next) = match overlay.entry(rkey) {
+                        std::collections::btree_map::Entry::Occupied(e) => e.into_mut(),
+                        std::collections::btree_map::Entry::Vacant(e) => {
+                            let current = self.tags_at(e.key())?;
+                            e.insert((resource, current.clone(), current))
+                        }
+                    };
+                    if next.get(&tag.key) == Some(tag.value.as_str()) {
+                        next.remove(&tag.key);
+                    }
+                }
+            }
+            for tag in &cat.create {
+                let key = tables::catalogue_key(account, &cat.namespace, &tag.key, &tag.value);
+                let exists = self
+                    .catalogue
+                    .get(key.as_slice())
+                    .map_err(engine_error)?
+                    .is_some()
+                    && !catalogue_deletes.contains(&key);
+                if !exists && !catalogue_creates.contains(&key) {
+                    catalogue_creates.push(key);
+                }
+            }
+            if !catalogue_creates.is_empty() {
+                let held = self.catalogue_count(account, &cat.namespace)?;
+                let after = held + catalogue_creates.len() - catalogue_deletes.len().min(held);
+                if after > cat.quota {
+                    return Ok(ApplyReport {
+                        failures: Vec::new(),
+                        catalogue_full: true,
+                    });
+                }
+            }
+        }
         let mut failures = Vec::new();
-        let mut writes = Vec::with_capacity(changes.changes.len());
         for (index, change) in changes.changes.iter().enumerate() {
-            let key = resource_key(&changes.account, &change.resource);
+            let key = resource_key(account, &change.resource);
             if changes.require_registered
                 && self
                     .registered
@@ -431,10 +494,18 @@ impl<'txn> Tables<'txn> {
                 });
                 continue;
             }
-            let current = self.tags_at(&key)?;
+            let (current, original) = match overlay.get(&key) {
+                Some((_, original, next)) => (next.clone(), original.clone()),
+                None => {
+                    let tags = self.tags_at(&key)?;
+                    (tags.clone(), tags)
+                }
+            };
             let rules = rules_for_namespace(change.resource.resource_type.namespace());
             match current.apply(&change.op, rules) {
-                Ok(next) => writes.push((key, &change.resource, current, next)),
+                Ok(next) => {
+                    overlay.insert(key, (change.resource.clone(), original, next));
+                }
                 Err(problem) => failures.push(ResourceFailure {
                     index,
                     resource: change.resource.clone(),
@@ -444,12 +515,126 @@ impl<'txn> Tables<'txn> {
         }
         if changes.atomicity == Atomicity::AllOrNothing && !failures.is_empty() {
             failures.truncate(1);
-            return Ok(ApplyReport { failures });
+            return Ok(ApplyReport {
+                failures,
+                catalogue_full: false,
+            });
         }
-        for (key, resource, current, next) in writes {
-            self.write_tags(&changes.account, resource, &key, &current, &next)?;
+        for key in catalogue_deletes {
+            self.catalogue
+                .remove(key.as_slice())
+                .map_err(engine_error)?;
+            self.effects.push(Effect::CatalogueDelete(key));
         }
-        Ok(ApplyReport { failures })
+        for key in catalogue_creates {
+            let id = self.next_catalogue_id()?;
+            let bytes = id.to_be_bytes().to_vec();
+            self.catalogue
+                .insert(key.as_slice(), bytes.as_slice())
+                .map_err(engine_error)?;
+            self.effects.push(Effect::CataloguePut(key, bytes));
+        }
+        for (key, (resource, original, next)) in overlay {
+            self.write_tags(account, &resource, &key, &original, &next)?;
+        }
+        Ok(ApplyReport {
+            failures,
+            catalogue_full: false,
+        })
+    }
+
+    /// The resources of `namespace`, in every region, that carry `key=value`.
+    fn carriers(
+        &self,
+        account: &AccountId,
+        namespace: &str,
+        key: &str,
+        value: &str,
+    ) -> Result<Vec<(Vec<u8>, ResourceRef)>, StoreError> {
+        let mut out = Vec::new();
+        let base = keys::tuple(&[account.as_str()]);
+        let end = keys::prefix_end(&base);
+        let mut lo = base.clone();
+        // One seek per region the account has index entries in.
+        while lo < end {
+            let first = {
+                let mut range = self
+                    .tag_index
+                    .range(lo.as_slice()..end.as_slice())
+                    .map_err(engine_error)?;
+                match range.next() {
+                    Some(entry) => entry.map_err(engine_error)?.0.value().to_vec(),
+                    None => break,
+                }
+            };
+            let parts =
+                keys::decode(&first).ok_or_else(|| StoreError::Corrupt("index key".into()))?;
+            let region_name = parts
+                .get(1)
+                .ok_or_else(|| StoreError::Corrupt("index arity".into()))?;
+            let region = tagd_core::Region::parse(region_name)
+                .ok_or_else(|| StoreError::Corrupt("region".into()))?;
+            let mut region_prefix = base.clone();
+            keys::push(&mut region_prefix, region_name);
+            let mut probe = region_prefix.clone();
+            keys::push(&mut probe, key);
+            keys::push(&mut probe, value);
+            let suffix_at = probe.len();
+            keys::push_open(&mut probe, &format!("{namespace}::"));
+            let probe_end = keys::prefix_end(&probe);
+            for entry in self
+                .tag_index
+                .range(probe.as_slice()..probe_end.as_slice())
+                .map_err(engine_error)?
+            {
+                let (k, _) = entry.map_err(engine_error)?;
+                let tail = keys::decode(&k.value()[suffix_at..])
+                    .ok_or_else(|| StoreError::Corrupt("index key".into()))?;
+                let [rtype, id] = tail.as_slice() else {
+                    return Err(StoreError::Corrupt("index arity".into()));
+                };
+                let resource = ResourceRef {
+                    region: region.clone(),
+                    resource_type: tagd_core::ResourceType::parse_canonical(rtype)
+                        .ok_or_else(|| StoreError::Corrupt("type".into()))?,
+                    id: tagd_core::ResourceId::parse(id)
+                        .ok_or_else(|| StoreError::Corrupt("id".into()))?,
+                };
+                out.push((resource_key(account, &resource), resource));
+            }
+            lo = keys::prefix_end(&region_prefix);
+        }
+        Ok(out)
+    }
+
+    fn catalogue_count(&self, account: &AccountId, namespace: &str) -> Result<usize, StoreError> {
+        let base = keys::tuple(&[account.as_str(), namespace]);
+        let end = keys::prefix_end(&base);
+        let range = self
+            .catalogue
+            .range(base.as_slice()..end.as_slice())
+            .map_err(engine_error)?;
+        Ok(range.count())
+    }
+
+    fn next_catalogue_id(&mut self) -> Result<u64, StoreError> {
+        let current = match self.meta.get("catalogue_next_id").map_err(engine_error)? {
+            Some(v) => {
+                let raw: [u8; 8] = v
+                    .value()
+                    .try_into()
+                    .map_err(|_| StoreError::Corrupt("catalogue id".into()))?;
+                u64::from_be_bytes(raw)
+            }
+            None => 1,
+        };
+        let next = (current + 1).to_be_bytes().to_vec();
+        self.meta
+            .insert("catalogue_next_id", next.as_slice())
+            .map_err(engine_error)?;
+        self.effects
+            .push(Effect::MetaPut("catalogue_next_id".into(), next));
+        Ok(current)
     }
 
     fn tags_at(&self, key: &[u8]) -> Result<TagSet, StoreError> {
@@ -704,6 +889,24 @@ impl Tables<'_> {
             Effect::PresetValueDelete(key) => {
                 self.preset_values
                     .remove(key.as_slice())
+                    .map_err(engine_error)?;
+                Ok(())
+            }
+            Effect::CataloguePut(key, value) => {
+                self.catalogue
+                    .insert(key.as_slice(), value.as_slice())
+                    .map_err(engine_error)?;
+                Ok(())
+            }
+            Effect::CatalogueDelete(key) => {
+                self.catalogue
+                    .remove(key.as_slice())
+                    .map_err(engine_error)?;
+                Ok(())
+            }
+            Effect::MetaPut(name, value) => {
+                self.meta
+                    .insert(name.as_str(), value.as_slice())
                     .map_err(engine_error)?;
                 Ok(())
             }

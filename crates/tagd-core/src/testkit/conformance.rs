@@ -5,7 +5,9 @@ use crate::account::{AccessKeyId, Account, AccountId, Credential, SecretKey};
 use crate::catalogue::{
     KeyQuery, PresetDelete, PresetKey, PresetKeyInfo, PresetValue, TextMatch, ValueQuery,
 };
-use crate::change::{ApplyReport, Atomicity, ChangeSet, ResourceChange, ResourceProblem, TagOp};
+use crate::change::{
+    ApplyReport, Atomicity, CatalogueChange, ChangeSet, ResourceChange, ResourceProblem, TagOp,
+};
 use crate::error::StoreError;
 use crate::model::{Region, ResourceId, ResourceRef, ResourceType, Tag};
 use crate::query::{Cursor, ResourceQuery, TagFilter, TypeFilter};
@@ -22,7 +24,9 @@ macro_rules! store_conformance {
             query_by_ids, query_by_tags, query_order_and_cursor, query_type_filters,
             account_and_region_isolation, registered_resources, accounts_and_keys,
             token_key_is_stable, concurrent_writers_respect_the_limit, matches_reference_model,
-            catalogue_follows_resources, catalogue_filters_and_paging, presets);
+            catalogue_follows_resources, catalogue_filters_and_paging, presets,
+            explicit_catalogue_ids_and_quota, explicit_catalogue_delete_unbinds_everywhere,
+            explicit_catalogue_is_all_or_nothing_with_resources);
     };
     (@cases $make:path; $($case:ident),* $(,)?) => {
         $(
@@ -80,6 +84,7 @@ fn change_set(
             .collect(),
         atomicity,
         require_registered: false,
+        catalogue: None,
     }
 }
 
@@ -1040,6 +1045,272 @@ pub async fn presets<S: Store>(store: S) {
         .await
         .expect("keys");
     assert!(in_use.is_empty(), "presets are not tags in use");
+}
+
+fn bce() -> ResourceType {
+    ResourceType::new("BCE", "BCC", "RESOURCE").expect("type")
+}
+
+fn bce_res(region_name: &str, id: &str) -> ResourceRef {
+    ResourceRef {
+        region: region(region_name),
+        resource_type: bce(),
+        id: ResourceId::parse(id).expect("id"),
+    }
+}
+
+fn catalogue_set(
+    acct: &AccountId,
+    create: &[(&str, &str)],
+    delete: &[(&str, &str)],
+    quota: usize,
+    changes: Vec<(ResourceRef, TagOp)>,
+) -> ChangeSet {
+    ChangeSet {
+        catalogue: Some(CatalogueChange {
+            namespace: "BCE".into(),
+            create: tags(create),
+            delete: tags(delete),
+            quota,
+        }),
+        ..change_set(acct, changes, Atomicity::AllOrNothing)
+    }
+}
+
+async fn catalogue_of<S: Store>(store: &S, acct: &AccountId) -> Vec<(String, String, u64)> {
+    let tags = store
+        .list_catalogue(acct, "BCE", None, None)
+        .await
+        .expect("catalogue");
+    tags.into_iter().map(|t| (t.key, t.value, t.id)).collect()
+}
+
+pub async fn explicit_catalogue_ids_and_quota<S: Store>(store: S) {
+    let a = account(1);
+    let r = store
+        .apply(catalogue_set(
+            &a,
+            &[("env", "prod"), ("env", "dev"), ("env", "prod")],
+            &[],
+            3,
+            vec![],
+        ))
+        .await;
+    assert_eq!(r.expect("apply"), ApplyReport::default());
+    let first = catalogue_of(&store, &a).await;
+    let keys: Vec<(&str, &str)> = first
+        .iter()
+        .map(|(k, v, _)| (k.as_str(), v.as_str()))
+        .collect();
+    assert_eq!(
+        keys,
+        vec![("env", "dev"), ("env", "prod")],
+        "ordered, duplicates once"
+    );
+    assert_ne!(first[0].2, first[1].2, "distinct ids");
+    // Re-creating existing tags is skipped and keeps their ids, even at the limit.
+    store
+        .apply(catalogue_set(
+            &a,
+            &[("env", "prod"), ("team", "x")],
+            &[],
+            3,
+            vec![],
+        ))
+        .await
+        .expect("apply");
+    let now = catalogue_of(&store, &a).await;
+    assert_eq!(now.len(), 3);
+    assert_eq!(
+        now.iter().find(|t| t.1 == "prod").map(|t| t.2),
+        Some(first[1].2),
+        "stable id"
+    );
+    let at_limit = store
+        .apply(catalogue_set(&a, &[("env", "prod")], &[], 3, vec![]))
+        .await
+        .expect("apply");
+    assert!(!at_limit.catalogue_full, "nothing new at the limit is fine");
+    let over = store
+        .apply(catalogue_set(
+            &a,
+            &[("owner", "ann"), ("env", "dev")],
+            &[],
+            3,
+            vec![],
+        ))
+        .await
+        .expect("apply");
+    assert!(over.catalogue_full);
+    assert_eq!(catalogue_of(&store, &a).await, now, "nothing created");
+    assert!(
+        catalogue_of(&store, &account(2)).await.is_empty(),
+        "per account"
+    );
+    // Ids are never reused.
+    store
+        .apply(catalogue_set(&a, &[], &[("team", "x")], 3, vec![]))
+        .await
+        .expect("delete");
+    store
+        .apply(catalogue_set(&a, &[("team", "x")], &[], 3, vec![]))
+        .await
+        .expect("recreate");
+    let team = catalogue_of(&store, &a)
+        .await
+        .into_iter()
+        .find(|t| t.0 == "team")
+        .expect("team");
+    assert!(
+        now.iter().all(|t| t.2 != team.2),
+        "a new id for a re-created tag"
+    );
+    assert_eq!(
+        store
+            .list_catalogue(&a, "BCE", Some("env"), None)
+            .await
+            .expect("c")
+            .len(),
+        2
+    );
+    assert_eq!(
+        store
+            .list_catalogue(&a, "BCE", Some("env"), Some("dev"))
+            .await
+            .expect("c")
+            .len(),
+        1
+    );
+    assert_eq!(
+        store
+            .list_catalogue(&a, "BCE", None, Some("x"))
+            .await
+            .expect("c")
+            .len(),
+        1
+    );
+}
+
+pub async fn explicit_catalogue_delete_unbinds_everywhere<S: Store>(store: S) {
+    let a = account(1);
+    let bind = |r: ResourceRef| (r, TagOp::Set(tags(&[("env", "prod"), ("team", "x")])));
+    let binding = catalogue_set(
+        &a,
+        &[("env", "prod"), ("team", "x")],
+        &[],
+        200,
+        vec![bind(bce_res("bj", "i-1")), bind(bce_res("gz", "i-2"))],
+    );
+    assert_eq!(
+        store.apply(binding).await.expect("apply"),
+        ApplyReport::default()
+    );
+    // An Alibaba resource with the same key and value is not the catalogue's.
+    apply(
+        &store,
+        &a,
+        vec![(res(&rds(), "rm-1"), TagOp::Set(tags(&[("env", "prod")])))],
+    )
+    .await;
+    let mut regions: Vec<String> = store
+        .list_regions(&a)
+        .await
+        .expect("regions")
+        .iter()
+        .map(|r| r.as_str().to_owned())
+        .collect();
+    regions.sort();
+    assert_eq!(regions, vec!["bj", "cn-hangzhou", "gz"]);
+    store
+        .apply(catalogue_set(
+            &a,
+            &[],
+            &[("env", "prod"), ("nope", "x")],
+            200,
+            vec![],
+        ))
+        .await
+        .expect("delete");
+    for r in [bce_res("bj", "i-1"), bce_res("gz", "i-2")] {
+        assert_eq!(
+            store.get_tags(&a, &r).await.expect("read"),
+            set(&[("team", "x")]),
+            "unbound in {}",
+            r.region
+        );
+    }
+    assert_eq!(
+        store
+            .get_tags(&a, &res(&rds(), "rm-1"))
+            .await
+            .expect("read"),
+        set(&[("env", "prod")])
+    );
+    let q = ResourceQuery {
+        region: region("bj"),
+        types: TypeFilter::Namespace("BCE".into()),
+        tags: vec![filter("env", None)],
+        ..query(&a)
+    };
+    assert!(
+        store.query(q).await.expect("q").is_empty(),
+        "the index follows"
+    );
+    let left: Vec<String> = catalogue_of(&store, &a)
+        .await
+        .into_iter()
+        .map(|t| t.0)
+        .collect();
+    assert_eq!(left, vec!["team"]);
+}
+
+pub async fn explicit_catalogue_is_all_or_nothing_with_resources<S: Store>(store: S) {
+    let a = account(1);
+    let many: Vec<Tag> = (0..1000)
+        .map(|i| Tag::new(format!("k{i:04}"), "v"))
+        .collect();
+    let full = bce_res("bj", "i-full");
+    apply(&store, &a, vec![(full.clone(), TagOp::Set(many))]).await;
+    // A new catalogue tag plus a bind that overflows one resource: neither happens.
+    let set = catalogue_set(
+        &a,
+        &[("extra", "1")],
+        &[],
+        200,
+        vec![
+            (bce_res("bj", "i-ok"), TagOp::Set(tags(&[("extra", "1")]))),
+            (full.clone(), TagOp::Set(tags(&[("extra", "1")]))),
+        ],
+    );
+    let report = store.apply(set).await.expect("apply");
+    assert_eq!(report.failures.len(), 1);
+    assert!(
+        catalogue_of(&store, &a).await.is_empty(),
+        "catalogue untouched"
+    );
+    assert!(
+        store
+            .get_tags(&a, &bce_res("bj", "i-ok"))
+            .await
+            .expect("read")
+            .is_empty()
+    );
+    // And a quota failure leaves the resource changes out too.
+    let set = catalogue_set(
+        &a,
+        &[("a", "1"), ("b", "2")],
+        &[],
+        1,
+        vec![(bce_res("bj", "i-ok"), TagOp::Set(tags(&[("a", "1")])))],
+    );
+    assert!(store.apply(set).await.expect("apply").catalogue_full);
+    assert!(
+        store
+            .get_tags(&a, &bce_res("bj", "i-ok"))
+            .await
+            .expect("read")
+            .is_empty()
+    );
 }
 
 impl FromIterator<Tag> for TagSet {

@@ -6,9 +6,11 @@ use std::sync::{Arc, Mutex};
 
 use crate::account::{AccessKeyId, Account, AccountId, Credential};
 use crate::catalogue::{KeyQuery, PresetDelete, PresetKey, PresetKeyInfo, TextMatch, ValueQuery};
-use crate::change::{ApplyReport, Atomicity, ChangeSet, ResourceFailure, ResourceProblem};
+use crate::change::{
+    ApplyReport, Atomicity, CatalogueTag, ChangeSet, ResourceFailure, ResourceProblem,
+};
 use crate::error::StoreError;
-use crate::model::ResourceRef;
+use crate::model::{Region, ResourceRef};
 use crate::query::{ResourceQuery, ResourceTags};
 use crate::rules::rules_for_namespace;
 use crate::store::Store;
@@ -22,6 +24,9 @@ struct State {
     registered: BTreeSet<(AccountId, ResourceRef)>,
     /// (account, key) -> (description, value -> description)
     presets: BTreeMap<(AccountId, String), (String, BTreeMap<String, String>)>,
+    /// (account, namespace, key, value) -> tag id
+    catalogue: BTreeMap<(AccountId, String, String, String), u64>,
+    next_catalogue_id: u64,
 }
 
 /// An in-memory store. Clones share state.
@@ -48,7 +53,65 @@ impl MemStore {
 
 impl Store for MemStore {
     async fn apply(&self, changes: ChangeSet) -> Result<ApplyReport, StoreError> {
-        let mut state = self.lock()?;
+        let mut guard = self.lock()?;
+        // Work on a copy so that a refused change set leaves nothing behind.
+        let mut state = State {
+            accounts: BTreeMap::new(),
+            keys: BTreeMap::new(),
+            tags: guard.tags.clone(),
+            registered: BTreeSet::new(),
+            presets: BTreeMap::new(),
+            catalogue: guard.catalogue.clone(),
+            next_catalogue_id: guard.next_catalogue_id,
+        };
+        if let Some(cat) = &changes.catalogue {
+            let mut created = false;
+            for tag in &cat.delete {
+                let id = (
+                    changes.account.clone(),
+                    cat.namespace.clone(),
+                    tag.key.clone(),
+                    tag.value.clone(),
+                );
+                if state.catalogue.remove(&id).is_none() {
+                    continue;
+                }
+                for ((account, r), tags) in &mut state.tags {
+                    let carries = tags.get(&tag.key) == Some(tag.value.as_str());
+                    if account == &changes.account
+                        && r.resource_type.namespace() == cat.namespace
+                        && carries
+                    {
+                        tags.remove(&tag.key);
+                    }
+                }
+                state.tags.retain(|_, tags| !tags.is_empty());
+            }
+            for tag in &cat.create {
+                let id = (
+                    changes.account.clone(),
+                    cat.namespace.clone(),
+                    tag.key.clone(),
+                    tag.value.clone(),
+                );
+                if !state.catalogue.contains_key(&id) {
+                    state.next_catalogue_id += 1;
+                    state.catalogue.insert(id, state.next_catalogue_id);
+                    created = true;
+                }
+            }
+            let held = state
+                .catalogue
+                .keys()
+                .filter(|(a, ns, _, _)| a == &changes.account && ns == &cat.namespace)
+                .count();
+            if created && held > cat.quota {
+                return Ok(ApplyReport {
+                    failures: Vec::new(),
+                    catalogue_full: true,
+                });
+            }
+        }
         let mut failures = Vec::new();
         let mut writes = Vec::new();
         for (index, change) in changes.changes.iter().enumerate() {
@@ -58,7 +121,7 @@ impl Store for MemStore {
                 resource: change.resource.clone(),
                 problem,
             };
-            if changes.require_registered && !state.registered.contains(&key) {
+            if changes.require_registered && !guard.registered.contains(&key) {
                 failures.push(fail(ResourceProblem::NotRegistered));
                 continue;
             }
@@ -71,7 +134,10 @@ impl Store for MemStore {
         }
         if changes.atomicity == Atomicity::AllOrNothing && !failures.is_empty() {
             failures.truncate(1);
-            return Ok(ApplyReport { failures });
+            return Ok(ApplyReport {
+                failures,
+                catalogue_full: false,
+            });
         }
         for (key, next) in writes {
             if next.is_empty() {
@@ -80,7 +146,49 @@ impl Store for MemStore {
                 state.tags.insert(key, next);
             }
         }
-        Ok(ApplyReport { failures })
+        guard.tags = state.tags;
+        guard.catalogue = state.catalogue;
+        guard.next_catalogue_id = state.next_catalogue_id;
+        Ok(ApplyReport {
+            failures,
+            catalogue_full: false,
+        })
+    }
+
+    async fn list_catalogue(
+        &self,
+        account: &AccountId,
+        namespace: &str,
+        key: Option<&str>,
+        value: Option<&str>,
+    ) -> Result<Vec<CatalogueTag>, StoreError> {
+        let state = self.lock()?;
+        Ok(state
+            .catalogue
+            .iter()
+            .filter(|((a, ns, k, v), _)| {
+                a == account
+                    && ns == namespace
+                    && key.is_none_or(|want| k == want)
+                    && value.is_none_or(|want| v == want)
+            })
+            .map(|((_, _, k, v), id)| CatalogueTag {
+                key: k.clone(),
+                value: v.clone(),
+                id: *id,
+            })
+            .collect())
+    }
+
+    async fn list_regions(&self, account: &AccountId) -> Result<Vec<Region>, StoreError> {
+        let state = self.lock()?;
+        let regions: BTreeSet<Region> = state
+            .tags
+            .keys()
+            .filter(|(a, _)| a == account)
+            .map(|(_, r)| r.region.clone())
+            .collect();
+        Ok(regions.into_iter().collect())
     }
 
     async fn get_tags(
