@@ -199,6 +199,8 @@ pub fn from_core(err: &CoreError) -> AliyunError {
         CoreError::TagQuotaExceeded { .. } => QUOTA_EXCEEDED,
         CoreError::ResourceNotFound { .. } => RESOURCE_NOT_FOUND,
         CoreError::InvalidPageToken => INVALID_NEXT_TOKEN,
+        // Alibaba's APIs have no explicit catalogue.
+        CoreError::CatalogueFull => INTERNAL,
         CoreError::Store(StoreError::Unavailable(_)) => UNAVAILABLE,
         CoreError::Store(_) => match err.kind() {
             ErrorKind::Unavailable => UNAVAILABLE,

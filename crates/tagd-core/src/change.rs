@@ -18,6 +18,8 @@ pub enum TagOp {
     Set(Vec<Tag>),
     /// Remove these keys; absent keys are ignored.
     Remove(Vec<String>),
+    /// Remove each key only where it carries exactly the given value (Baidu's unbind).
+    RemovePairs(Vec<Tag>),
     /// Remove every user tag (system tags stay).
     RemoveAll,
     /// Replace every user tag with these.

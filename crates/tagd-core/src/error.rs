@@ -52,6 +52,8 @@ pub enum CoreError {
     ResourceNotFound { failure: ResourceFailure },
     #[error("invalid page token")]
     InvalidPageToken,
+    #[error("the account's tag catalogue is full")]
+    CatalogueFull,
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -66,7 +68,8 @@ impl CoreError {
             | CoreError::InvalidPageToken => ErrorKind::InvalidParameter,
             CoreError::TooManyResources { .. }
             | CoreError::TooManyTags { .. }
-            | CoreError::TagQuotaExceeded { .. } => ErrorKind::LimitExceeded,
+            | CoreError::TagQuotaExceeded { .. }
+            | CoreError::CatalogueFull => ErrorKind::LimitExceeded,
             CoreError::ResourceNotFound { .. } => ErrorKind::NotFound,
             CoreError::Store(StoreError::Unavailable(_)) => ErrorKind::Unavailable,
             CoreError::Store(_) => ErrorKind::Internal,

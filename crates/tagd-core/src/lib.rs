@@ -10,6 +10,7 @@ pub mod catalogue;
 pub mod change;
 pub mod error;
 pub mod model;
+pub mod namespace;
 pub mod page;
 pub mod query;
 pub mod rules;

@@ -69,6 +69,13 @@ impl TagSet {
                     next.remove(key);
                 }
             }
+            TagOp::RemovePairs(tags) => {
+                for tag in tags {
+                    if next.get(&tag.key) == Some(&tag.value) {
+                        next.remove(&tag.key);
+                    }
+                }
+            }
             TagOp::RemoveAll => next.retain(|k, _| rules.is_system_key(k)),
             TagOp::Replace(tags) => {
                 next.retain(|k, _| rules.is_system_key(k));
@@ -132,6 +139,14 @@ mod tests {
             .apply(&TagOp::Replace(vec![Tag::new("a", "1")]), &ALIYUN_RULES)
             .expect("ok");
         assert_eq!(after.iter().collect::<Vec<_>>(), vec![("a", "1")]);
+    }
+
+    #[test]
+    fn remove_pairs_needs_the_value() {
+        let s = TagSet::from_tags([Tag::new("env", "prod"), Tag::new("team", "x")]);
+        let op = TagOp::RemovePairs(vec![Tag::new("env", "dev"), Tag::new("team", "x")]);
+        let after = s.apply(&op, &ALIYUN_RULES).expect("ok");
+        assert_eq!(after.iter().collect::<Vec<_>>(), vec![("env", "prod")]);
     }
 
     #[test]

@@ -198,6 +198,7 @@ pub fn from_core(err: &CoreError, tag: impl Fn(usize) -> (String, String)) -> Al
         // else is internal.
         CoreError::TagQuotaExceeded { .. }
         | CoreError::ResourceNotFound { .. }
+        | CoreError::CatalogueFull
         | CoreError::Store(_) => INTERNAL,
     }
 }
