@@ -11,7 +11,7 @@ import pytest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # harness.py, whatever the import mode
 
-from harness import REPO, _LIVE_SERVERS, LegacyRds, RawClient, retire_server, spawn_server
+from harness import REPO, _LIVE_SERVERS, LegacyRds, RawClient, TagAccount, retire_server, spawn_server
 
 
 @pytest.fixture(scope="session")
@@ -60,3 +60,9 @@ def raw(server) -> RawClient:
 @pytest.fixture
 def legacy(server) -> LegacyRds:
     return server.legacy()
+
+
+@pytest.fixture
+def tag_account(server) -> TagAccount:
+    """A fresh account on the module's server: Tag-service tests read exact, unfiltered listings in it."""
+    return TagAccount(server)

@@ -667,3 +667,625 @@ class TeaRds:
         raise AssertionError("paging does not end")
 
 
+
+
+# ============================================================================================
+# Tag service (2018-08-28): docs/aliyun-tag-service.md on top of shared/spec/aliyun.md §3
+# ============================================================================================
+
+TAG_VERSION = "2018-08-28"
+TAG_HOST_ID = "tag.aliyuncs.com"
+
+# docs/aliyun-tag-service.md, "Errors": code -> (HTTP status, fixed message or None when it names an input).
+TAG_ERRORS = {
+    "MissingParameter.RegionId": (400, "The parameter - RegionId should not be null"),
+    "MissingParameter.ResourceARN": (400, "The parameter - ResourceARN should not be null"),
+    "MissingParameter.Tags": (400, "The parameter - Tags should not be null"),
+    "InvalidParameter.Tags": (400, "The Tags parameter cannot be empty, and JSON parsing should adhere to the "
+                                   "format of a Map."),
+    "NumberExceed.Tags": (403, "The maximum number of Tags is exceeded."),
+    "NumberExceed.ResourceIds": (403, "The maximum number of ResourceIds is exceeded."),
+    "Duplicate.TagKey": (403, "The Tag.N.Key contains duplicate keys."),
+    "NoPermission.SystemTag": (403, "The user does not have permission to operate the system tag."),
+    "InvalidParameter.TagKey": (400, None),
+    "InvalidParameter.TagValue": (400, None),
+    "InvalidResourceARN.FormatError": (400, None),
+    "InvalidResourceARN.Region": (400, None),
+    "InvalidResourceARN.Account": (400, None),
+    "MissingParameter.TagKey": (400, "You must specify TagKey."),
+    "InvalidParameter.Category": (403, "The Category parameter is invalid."),
+    "InvalidParameter.ResourceType": (403, "The ResourceType parameter is invalid."),
+    "InvalidParameter": (400, None),
+    "FuzzyQuery.NotSupport": (400, "The specified FuzzyType is not supported."),
+    "Invalid.NextToken": (403, "The parameter NextToken is invalid."),
+    "MissingParameter.TagKeyValueParamList": (400, "The parameter - TagKeyValueParamList should not be null"),
+    "MissingParameter.Key": (400, "The parameter - Key should not be null"),
+    "MissingParameter.Value": (400, "The parameter - Value should not be null"),
+    "InvalidParameter.Key": (403, "The Key parameter is invalid."),
+    "InvalidParameter.Value": (403, "The Value parameter is invalid."),
+    "MetaTagKeyNotFound": (403, "The meta tag key is not found."),
+    "MetaTagKeyHasValue": (400, "The specified TagKey already bind tag value"),
+    "MissingParameter.ResourceType": (400, "The parameter - ResourceType should not be null"),
+    "MissingParameter.TagFilter.Key": (400, "The parameter - TagFilter.Key should not be null"),
+}
+
+# Per-resource failures (HTTP 200, FailedResources.FailedResource[].Result).
+MSG_QUOTA_PER_RESOURCE = "The maximum number of tags for each resource is exceeded."
+MSG_RESOURCE_NOT_FOUND = "The specified ResourceIds are not found in our records."
+
+
+def msg_tag_key(key: str) -> str:
+    return f"The TagKey parameter  is invalid. The following TagKeys are invalid: {key}."
+
+
+def msg_tag_value(value: str) -> str:
+    return f"The TagValue parameter is invalid. The following TagValues are invalid: {value}."
+
+
+def msg_arn_format(a: str) -> str:
+    return (f"The format of parameter ResourceARN: {a} is not valid, the correct format is "
+            "arn:acs:${Service}:${Region}:${Account}:${ResourceType}/${ResourceId}.")
+
+
+def msg_arn_region(a: str) -> str:
+    return f"The region of parameter ResourceARN does not match the RegionId parameter, specifically: {a}."
+
+
+def msg_arn_account(a: str) -> str:
+    return f"The account of parameter ResourceARN does not match the caller, specifically: {a}."
+
+
+def msg_invalid_parameter(name: str) -> str:
+    return f'The specified parameter "{name}" is not valid.'
+
+
+def arn(product: str, rtype: str, resource_id: str, region: str = REGION, account: str = "*",
+        prefix: str = "arn:") -> str:
+    """An ARN as a caller writes it: `[arn:]acs:<product>:<region|*>:<account|*>:<type>/<id>`."""
+    return f"{prefix}acs:{product}:{region}:{account}:{rtype}/{resource_id}"
+
+
+def canonical_arn(product: str, rtype: str, resource_id: str, account: str, region: str = REGION) -> str:
+    """The ARN tagd answers with: `arn:acs:<product>:<region>:<account id>:<type>/<id>`, lower-case names."""
+    return f"arn:acs:{product.lower()}:{region}:{account}:{rtype.lower()}/{resource_id}"
+
+
+def tags_json(tags) -> str:
+    """`Tags` travels as a JSON object in a string; a str is sent verbatim (for malformed inputs)."""
+    return tags if isinstance(tags, str) else json.dumps(tags)
+
+
+class TagError(AssertionError):
+    """A Tag-service error as any client saw it: HTTP status, Code, Message and (when known) the body."""
+
+    def __init__(self, status: int, code: str, message: str, body: dict | None, via: str):
+        super().__init__(f"{via}: HTTP {status} {code}: {message} {body!r}")
+        self.status, self.code, self.message, self.body, self.via = status, code, message, body, via
+
+
+def expect_tag_error(fn, code: str, message: str | None = None, status: int | None = None) -> TagError:
+    """Run fn; it must fail with `code`, the contract's HTTP status and message (or the given ones)."""
+    want_status, want_message = TAG_ERRORS.get(code, (None, None))
+    status = status if status is not None else want_status
+    message = message if message is not None else want_message
+    assert status is not None, f"no HTTP status known for {code}"
+    try:
+        got = fn()
+    except TagError as e:
+        assert (e.status, e.code) == (status, code), f"expected HTTP {status} {code}, got {e}"
+        if message is not None:
+            assert e.message == message, f"expected message {message!r}, got {e.message!r} ({e.via})"
+        if e.body is not None:
+            assert_error_fields(e.body, repr(e.body))
+            assert e.body["HostId"] == TAG_HOST_ID, e.body
+        return e
+    raise AssertionError(f"expected HTTP {status} {code}, but the call succeeded: {got!r}")
+
+
+def _flatten_tag_resources(body: dict) -> list:
+    out = []
+    for r in body["TagResources"]:
+        out.append((r["ResourceARN"], sorted((t["Key"], t["Value"], t["Category"]) for t in r["Tags"])))
+    return out
+
+
+class TagApi:
+    """One Tag-service client. Every call returns the response body as a dict (JSON names) or raises TagError.
+
+    Subclasses: RawTag (hand-signed V1/V3), LegacyTag (aliyun-python-sdk-tag), TeaTag (alibabacloud_tag20180828).
+    """
+
+    name = "?"
+
+    # -- the eight operations (implemented by subclasses) --------------------------------------
+
+    def tag(self, arns, tags, region=REGION) -> dict:
+        raise NotImplementedError
+
+    def untag(self, arns, keys, region=REGION) -> dict:
+        raise NotImplementedError
+
+    def list_resources(self, arns=None, tags=None, category=None, page_size=None, token=None,
+                       region=REGION) -> dict:
+        raise NotImplementedError
+
+    def list_keys(self, query_type=None, category=None, resource_type=None, fuzzy_type=None, key_filter=None,
+                  page_size=None, token=None, region=REGION) -> dict:
+        raise NotImplementedError
+
+    def list_values(self, key, query_type=None, resource_type=None, fuzzy_type=None, value_filter=None,
+                    page_size=None, token=None, region=REGION) -> dict:
+        raise NotImplementedError
+
+    def create_tags(self, entries, region=REGION) -> dict:
+        """entries: [{"Key", "Description"?, "TagValueParamList"?: [{"Value", "Description"?}]}]"""
+        raise NotImplementedError
+
+    def delete_tag(self, key, value=None, region=REGION) -> dict:
+        raise NotImplementedError
+
+    def by_tag(self, resource_type, key, value=None, fuzzy_type=None, include_all_tags=None, max_result=None,
+               token=None, region=REGION) -> dict:
+        raise NotImplementedError
+
+    # -- conveniences over every page ----------------------------------------------------------
+
+    def tag_ok(self, arns, tags, region=REGION) -> dict:
+        body = self.tag(arns, tags, region)
+        assert body.get("RequestId"), body
+        assert "FailedResources" not in body, f"full success must omit FailedResources: {body!r}"
+        return body
+
+    def _pages(self, fetch, items_of, page_size, max_pages=2000):
+        """Collect every page: [(items, token)]. A non-final page holds exactly page_size items."""
+        pages, token = [], None
+        limit = page_size if page_size is not None else 50
+        for _ in range(max_pages):
+            body = fetch(token)
+            assert body.get("RequestId"), body
+            assert "NextToken" in body, f"no NextToken in {body!r}"
+            items = items_of(body)
+            token = body["NextToken"]
+            assert isinstance(token, str), body
+            assert len(items) <= limit, f"page of {len(items)} items, page size {limit}"
+            pages.append((items, token))
+            if token == "":
+                break
+        else:
+            raise AssertionError("paging does not end")
+        for items, _ in pages[:-1]:
+            assert len(items) == limit, f"a non-final page holds {len(items)} items, page size {limit}: {pages!r}"
+        return pages
+
+    def all_resources(self, arns=None, tags=None, category=None, page_size=None, region=REGION,
+                      pages_out=None) -> list:
+        """[(ResourceARN, sorted [(Key, Value, Category)])] over every page; no resource twice."""
+        pages = self._pages(
+            lambda t: self.list_resources(arns, tags, category, page_size, t, region),
+            _flatten_tag_resources, page_size)
+        if pages_out is not None:
+            pages_out.extend(pages)
+        out = [r for items, _ in pages for r in items]
+        arns_seen = [a for a, _ in out]
+        assert len(arns_seen) == len(set(arns_seen)), f"a resource listed twice: {arns_seen}"
+        return out
+
+    def tags_of(self, arn_, region=REGION) -> dict:
+        """{key: value} of one resource (read through ListTagResources)."""
+        rows = self.all_resources(arns=[arn_], region=region)
+        assert len(rows) <= 1, rows
+        return {k: v for k, v, _ in rows[0][1]} if rows else {}
+
+    def all_keys(self, query_type=None, category=None, resource_type=None, fuzzy_type=None, key_filter=None,
+                 page_size=None, region=REGION, pages_out=None) -> list:
+        """[{"Key","Category","Description"}] over every page, in server order; no key twice."""
+        pages = self._pages(
+            lambda t: self.list_keys(query_type, category, resource_type, fuzzy_type, key_filter, page_size, t,
+                                     region),
+            lambda b: b["Keys"]["Key"], page_size)
+        if pages_out is not None:
+            pages_out.extend(pages)
+        out = [k for items, _ in pages for k in items]
+        names = [k["Key"] for k in out]
+        assert len(names) == len(set(names)), f"a key listed twice: {names}"
+        return out
+
+    def key_names(self, **kw) -> list:
+        return [k["Key"] for k in self.all_keys(**kw)]
+
+    def all_values(self, key, query_type=None, resource_type=None, fuzzy_type=None, value_filter=None,
+                   page_size=None, region=REGION, pages_out=None) -> list:
+        pages = self._pages(
+            lambda t: self.list_values(key, query_type, resource_type, fuzzy_type, value_filter, page_size, t,
+                                       region),
+            lambda b: b["Values"]["Value"], page_size)
+        if pages_out is not None:
+            pages_out.extend(pages)
+        out = [v for items, _ in pages for v in items]
+        assert len(out) == len(set(out)), f"a value listed twice: {out}"
+        return out
+
+    def all_by_tag(self, resource_type, key, value=None, include_all_tags=None, max_result=None, region=REGION,
+                   pages_out=None) -> list:
+        """[(ResourceId, sorted [(Key, Value, Category)])] over every page, sorted; no resource twice."""
+        pages = self._pages(
+            lambda t: self.by_tag(resource_type, key, value, None, include_all_tags, max_result, t, region),
+            lambda b: [(r["ResourceId"], sorted((t["Key"], t["Value"], t["Category"]) for t in r["Tags"]))
+                       for r in b["Resources"]],
+            max_result)
+        if pages_out is not None:
+            pages_out.extend(pages)
+        out = [r for items, _ in pages for r in items]
+        ids = [r for r, _ in out]
+        assert len(ids) == len(set(ids)), f"a resource listed twice: {ids}"
+        return sorted(out)
+
+    def snapshot(self, region=REGION) -> dict:
+        """Everything a caller can read in one region: resources, the catalogue, preset keys and values."""
+        meta = self.all_keys(query_type="MetaTag", page_size=1000, region=region)
+        return {
+            "resources": self.all_resources(page_size=1000, region=region),
+            "keys": self.all_keys(page_size=1000, region=region),
+            "meta": meta,
+            "meta_values": {k["Key"]: self.all_values(k["Key"], query_type="MetaTag", page_size=1000,
+                                                      region=region) for k in meta},
+        }
+
+
+def _opt(pairs: list, name: str, value) -> None:
+    if value is not None:
+        pairs.append((name, value if isinstance(value, str) else str(value).lower() if isinstance(value, bool)
+                      else str(value)))
+
+
+def tag_service_params(action: str, region=REGION, arns=None, tags=None, keys=None, **kw) -> list:
+    """API parameters of a Tag-service action as (name, value) pairs (RawTag)."""
+    p = []
+    _opt(p, "RegionId", region)
+    for i, a in enumerate(arns or (), 1):
+        p.append((f"ResourceARN.{i}", a))
+    if tags is not None:
+        p.append(("Tags", tags_json(tags)))
+    for i, k in enumerate(keys or (), 1):
+        p.append((f"TagKey.{i}", k))
+    names = {
+        "category": "Category", "page_size": "PageSize", "token": "NextToken", "query_type": "QueryType",
+        "resource_type": "ResourceType", "fuzzy_type": "FuzzyType", "key_filter": "TagFilter.Key",
+        "value_filter": "TagFilter.Value", "key": "Key", "value": "Value", "include_all_tags": "IncludeAllTags",
+        "max_result": "MaxResult",
+    }
+    entries = kw.pop("entries", None)
+    for k, v in kw.items():
+        _opt(p, names[k], v)
+    for i, e in enumerate(entries or (), 1):
+        pre = f"TagKeyValueParamList.{i}"
+        _opt(p, f"{pre}.Key", e.get("Key"))
+        _opt(p, f"{pre}.Description", e.get("Description"))
+        for j, v in enumerate(e.get("TagValueParamList") or (), 1):
+            _opt(p, f"{pre}.TagValueParamList.{j}.Value", v.get("Value"))
+            _opt(p, f"{pre}.TagValueParamList.{j}.Description", v.get("Description"))
+    return p
+
+
+class RawTag(TagApi):
+    """Hand-signed Tag-service requests (V1 with Format=JSON, or V3), parameters in the query."""
+
+    def __init__(self, server: TagdServer, ak: str = ROOT_AK, secret: str = ROOT_SECRET, signer: str = "v1"):
+        assert signer in ("v1", "v3")
+        self.raw = RawClient(server, ak, secret)
+        self.signer = signer
+        self.name = f"raw-{signer}"
+        self.last: RawResponse | None = None
+
+    def send(self, action: str, params) -> RawResponse:
+        if self.signer == "v1":
+            r = self.raw.v1(action, params, version=TAG_VERSION)
+        else:
+            r = self.raw.v3(action, params, version=TAG_VERSION)
+        self.last = r
+        return r
+
+    def call(self, action: str, params) -> dict:
+        r = self.send(action, params)
+        if r.status == 200:
+            assert r.content_type.replace(" ", "").lower() == "application/json;charset=utf-8", r
+            body = r.json()
+            assert isinstance(body, dict) and body.get("RequestId"), r
+            return body
+        assert r.content_type.replace(" ", "").lower() == "application/json;charset=utf-8", r
+        body = r.json()
+        assert_error_fields(body, repr(r))
+        raise TagError(r.status, body["Code"], body["Message"], body, self.name)
+
+    def tag(self, arns, tags, region=REGION):
+        return self.call("TagResources", tag_service_params("TagResources", region, arns, tags))
+
+    def untag(self, arns, keys, region=REGION):
+        return self.call("UntagResources", tag_service_params("UntagResources", region, arns, keys=keys))
+
+    def list_resources(self, arns=None, tags=None, category=None, page_size=None, token=None, region=REGION):
+        return self.call("ListTagResources", tag_service_params(
+            "ListTagResources", region, arns, tags, category=category, page_size=page_size, token=token))
+
+    def list_keys(self, query_type=None, category=None, resource_type=None, fuzzy_type=None, key_filter=None,
+                  page_size=None, token=None, region=REGION):
+        return self.call("ListTagKeys", tag_service_params(
+            "ListTagKeys", region, query_type=query_type, category=category, resource_type=resource_type,
+            fuzzy_type=fuzzy_type, key_filter=key_filter, page_size=page_size, token=token))
+
+    def list_values(self, key, query_type=None, resource_type=None, fuzzy_type=None, value_filter=None,
+                    page_size=None, token=None, region=REGION):
+        return self.call("ListTagValues", tag_service_params(
+            "ListTagValues", region, key=key, query_type=query_type, resource_type=resource_type,
+            fuzzy_type=fuzzy_type, value_filter=value_filter, page_size=page_size, token=token))
+
+    def create_tags(self, entries, region=REGION):
+        return self.call("CreateTags", tag_service_params("CreateTags", region, entries=entries))
+
+    def delete_tag(self, key, value=None, region=REGION):
+        return self.call("DeleteTag", tag_service_params("DeleteTag", region, key=key, value=value))
+
+    def by_tag(self, resource_type, key, value=None, fuzzy_type=None, include_all_tags=None, max_result=None,
+               token=None, region=REGION):
+        return self.call("ListResourcesByTag", tag_service_params(
+            "ListResourcesByTag", region, resource_type=resource_type, key_filter=key, value_filter=value,
+            fuzzy_type=fuzzy_type, include_all_tags=include_all_tags, max_result=max_result, token=token))
+
+
+class LegacyTag(TagApi):
+    """aliyun-python-sdk-core + aliyun-python-sdk-tag (aliyunsdktag.request.v20180828), V1 signature."""
+
+    name = "legacy"
+
+    def __init__(self, server: TagdServer, ak: str = ROOT_AK, secret: str = ROOT_SECRET, region: str = REGION):
+        from aliyunsdkcore.client import AcsClient
+
+        self.server = server
+        self.client = AcsClient(ak, secret, region, auto_retry=False)
+
+    def _do(self, req, region) -> dict:
+        from aliyunsdkcore.acs_exception.exceptions import ServerException
+
+        req.set_endpoint(self.server.endpoint)
+        req.set_protocol_type("http")
+        if region is not None:
+            req.add_query_param("RegionId", region)
+        try:
+            raw = self.client.do_action_with_exception(req)
+        except ServerException as e:
+            raise TagError(e.get_http_status(), e.get_error_code(), e.get_error_msg(), None, self.name) from None
+        body = json.loads(raw)
+        assert isinstance(body, dict) and body.get("RequestId"), body
+        return body
+
+    @staticmethod
+    def _req(name):
+        import importlib
+
+        mod = importlib.import_module(f"aliyunsdktag.request.v20180828.{name}Request")
+        return getattr(mod, f"{name}Request")()
+
+    def tag(self, arns, tags, region=REGION):
+        r = self._req("TagResources")
+        r.set_ResourceARNs(list(arns))
+        if tags is not None:
+            r.set_Tags(tags_json(tags))
+        return self._do(r, region)
+
+    def untag(self, arns, keys, region=REGION):
+        r = self._req("UntagResources")
+        r.set_ResourceARNs(list(arns))
+        if keys is not None:
+            r.set_TagKeys(list(keys))
+        return self._do(r, region)
+
+    def list_resources(self, arns=None, tags=None, category=None, page_size=None, token=None, region=REGION):
+        r = self._req("ListTagResources")
+        if arns:
+            r.set_ResourceARNs(list(arns))
+        if tags is not None:
+            r.set_Tags(tags_json(tags))
+        if category is not None:
+            r.set_Category(category)
+        if page_size is not None:
+            r.set_PageSize(page_size)
+        if token is not None:
+            r.set_NextToken(token)
+        return self._do(r, region)
+
+    def list_keys(self, query_type=None, category=None, resource_type=None, fuzzy_type=None, key_filter=None,
+                  page_size=None, token=None, region=REGION):
+        r = self._req("ListTagKeys")
+        for setter, v in ((r.set_QueryType, query_type), (r.set_Category, category),
+                          (r.set_ResourceType, resource_type), (r.set_FuzzyType, fuzzy_type),
+                          (r.set_TagFilterKey, key_filter), (r.set_PageSize, page_size), (r.set_NextToken, token)):
+            if v is not None:
+                setter(v)
+        return self._do(r, region)
+
+    def list_values(self, key, query_type=None, resource_type=None, fuzzy_type=None, value_filter=None,
+                    page_size=None, token=None, region=REGION):
+        r = self._req("ListTagValues")
+        for setter, v in ((r.set_Key, key), (r.set_QueryType, query_type), (r.set_ResourceType, resource_type),
+                          (r.set_FuzzyType, fuzzy_type), (r.set_TagFilterValue, value_filter),
+                          (r.set_PageSize, page_size), (r.set_NextToken, token)):
+            if v is not None:
+                setter(v)
+        return self._do(r, region)
+
+    def create_tags(self, entries, region=REGION):
+        r = self._req("CreateTags")
+        if entries:
+            r.set_TagKeyValueParamLists(list(entries))
+        return self._do(r, region)
+
+    def delete_tag(self, key, value=None, region=REGION):
+        r = self._req("DeleteTag")
+        if key is not None:
+            r.set_Key(key)
+        if value is not None:
+            r.set_Value(value)
+        return self._do(r, region)
+
+    def by_tag(self, resource_type, key, value=None, fuzzy_type=None, include_all_tags=None, max_result=None,
+               token=None, region=REGION):
+        r = self._req("ListResourcesByTag")
+        for setter, v in ((r.set_ResourceType, resource_type), (r.set_TagFilterKey, key),
+                          (r.set_TagFilterValue, value), (r.set_FuzzyType, fuzzy_type),
+                          (r.set_IncludeAllTags, include_all_tags), (r.set_MaxResult, max_result),
+                          (r.set_NextToken, token)):
+            if v is not None:
+                setter(v)
+        return self._do(r, region)
+
+
+class TeaTag(TagApi):
+    """alibabacloud_tag20180828 on alibabacloud-tea-openapi: V3 by default, V1 with v2=True (spec §5.2).
+
+    Calls return resp.body.to_map(); the parsed model of the last call is kept in .last.
+    """
+
+    def __init__(self, server: TagdServer, ak: str = ROOT_AK, secret: str = ROOT_SECRET, v2: bool = False):
+        from alibabacloud_tag20180828.client import Client
+        from alibabacloud_tea_openapi import utils_models as om
+        from darabonba.runtime import RuntimeOptions
+
+        kw = dict(access_key_id=ak, access_key_secret=secret, region_id=REGION,
+                  endpoint=server.endpoint, protocol="http")
+        if v2:
+            kw["signature_algorithm"] = "v2"
+        self.name = "tea-v2" if v2 else "tea"
+        self.client = Client(om.Config(**kw))
+        self.runtime = RuntimeOptions()
+        self.last = None
+
+    @staticmethod
+    def models():
+        from alibabacloud_tag20180828 import models
+
+        return models
+
+    def _do(self, fn, req) -> dict:
+        from alibabacloud_tea_openapi.exceptions import ClientException, ServerException
+
+        try:
+            resp = fn(req, self.runtime)
+        except (ClientException, ServerException) as e:
+            data = dict(e.data or {})
+            data.pop("statusCode", None)
+            raise TagError(e.status_code, e.code, data.get("Message"), data, self.name) from None
+        assert resp.status_code == 200, resp
+        self.last = resp
+        body = resp.body.to_map()
+        assert body.get("RequestId"), body
+        return body
+
+    def tag(self, arns, tags, region=REGION):
+        m = self.models()
+        req = m.TagResourcesRequest(region_id=region, resource_arn=list(arns),
+                                    tags=tags_json(tags) if tags is not None else None)
+        return self._do(self.client.tag_resources_with_options, req)
+
+    def untag(self, arns, keys, region=REGION):
+        m = self.models()
+        req = m.UntagResourcesRequest(region_id=region, resource_arn=list(arns),
+                                      tag_key=list(keys) if keys is not None else None)
+        return self._do(self.client.untag_resources_with_options, req)
+
+    def list_resources(self, arns=None, tags=None, category=None, page_size=None, token=None, region=REGION):
+        m = self.models()
+        req = m.ListTagResourcesRequest(region_id=region, resource_arn=list(arns) if arns else None,
+                                        tags=tags_json(tags) if tags is not None else None, category=category,
+                                        page_size=page_size, next_token=token)
+        return self._do(self.client.list_tag_resources_with_options, req)
+
+    def list_keys(self, query_type=None, category=None, resource_type=None, fuzzy_type=None, key_filter=None,
+                  page_size=None, token=None, region=REGION):
+        m = self.models()
+        req = m.ListTagKeysRequest(
+            region_id=region, query_type=query_type, category=category, resource_type=resource_type,
+            fuzzy_type=fuzzy_type, page_size=page_size, next_token=token,
+            tag_filter=m.ListTagKeysRequestTagFilter(key=key_filter) if key_filter is not None else None)
+        return self._do(self.client.list_tag_keys_with_options, req)
+
+    def list_values(self, key, query_type=None, resource_type=None, fuzzy_type=None, value_filter=None,
+                    page_size=None, token=None, region=REGION):
+        m = self.models()
+        req = m.ListTagValuesRequest(
+            region_id=region, key=key, query_type=query_type, resource_type=resource_type, fuzzy_type=fuzzy_type,
+            page_size=page_size, next_token=token,
+            tag_filter=m.ListTagValuesRequestTagFilter(value=value_filter) if value_filter is not None else None)
+        return self._do(self.client.list_tag_values_with_options, req)
+
+    def create_tags(self, entries, region=REGION):
+        m = self.models()
+        lst = None
+        if entries:
+            lst = [m.CreateTagsRequestTagKeyValueParamList(
+                key=e.get("Key"), description=e.get("Description"),
+                tag_value_param_list=[m.CreateTagsRequestTagKeyValueParamListTagValueParamList(
+                    value=v.get("Value"), description=v.get("Description")) for v in e["TagValueParamList"]]
+                if e.get("TagValueParamList") else None) for e in entries]
+        req = m.CreateTagsRequest(region_id=region, tag_key_value_param_list=lst)
+        return self._do(self.client.create_tags_with_options, req)
+
+    def delete_tag(self, key, value=None, region=REGION):
+        m = self.models()
+        return self._do(self.client.delete_tag_with_options, m.DeleteTagRequest(region_id=region, key=key,
+                                                                                value=value))
+
+    def by_tag(self, resource_type, key, value=None, fuzzy_type=None, include_all_tags=None, max_result=None,
+               token=None, region=REGION):
+        m = self.models()
+        tf = None
+        if key is not None or value is not None:
+            tf = m.ListResourcesByTagRequestTagFilter(key=key, value=value)
+        req = m.ListResourcesByTagRequest(region_id=region, resource_type=resource_type, tag_filter=tf,
+                                          fuzzy_type=fuzzy_type, include_all_tags=include_all_tags,
+                                          max_result=max_result, next_token=token)
+        return self._do(self.client.list_resources_by_tag_with_options, req)
+
+
+def tag_client(server: TagdServer, kind: str, ak: str = ROOT_AK, secret: str = ROOT_SECRET) -> TagApi:
+    """kind: legacy | tea (V3) | tea-v2 (V1) | raw-v1 | raw-v3."""
+    if kind == "legacy":
+        return LegacyTag(server, ak, secret)
+    if kind == "tea":
+        return TeaTag(server, ak, secret)
+    if kind == "tea-v2":
+        return TeaTag(server, ak, secret, v2=True)
+    if kind in ("raw-v1", "raw-v3"):
+        return RawTag(server, ak, secret, kind[4:])
+    raise ValueError(kind)
+
+
+def root_account_id(server: TagdServer) -> str:
+    """The root account's 16-digit id (`tagd account list --json`)."""
+    accounts = server.cli_json("account", "list", "--json")
+    roots = [a for a in accounts if a.get("root")]
+    assert len(roots) == 1, f"account list --json: {accounts!r}"
+    acct = roots[0]["account_id"]
+    assert re.fullmatch(r"[0-9]{16}", acct), f"root account id {acct!r} is not 16 digits"
+    return acct
+
+
+class TagAccount:
+    """A fresh account on a server (its own resources, catalogue and preset tags) plus its Tag clients."""
+
+    def __init__(self, server: TagdServer, name: str | None = None):
+        made = server.create_account(name or ("tag-" + uid(8)))
+        self.server = server
+        self.id = made["account_id"]
+        assert re.fullmatch(r"[0-9]{16}", self.id), f"account id {self.id!r} is not 16 digits"
+        self.ak = made["access_key_id"]
+        self.secret = made["access_key_secret"]
+
+    def client(self, kind: str = "raw-v1") -> TagApi:
+        return tag_client(self.server, kind, self.ak, self.secret)
+
+    def rds(self) -> RawClient:
+        """Hand-signed RDS 2014-08-15 requests as this account."""
+        return self.server.raw(self.ak, self.secret)
+
+    def arn(self, product: str, rtype: str, resource_id: str, region: str = REGION) -> str:
+        return canonical_arn(product, rtype, resource_id, self.id, region)

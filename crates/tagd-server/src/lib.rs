@@ -14,6 +14,7 @@ use std::time::Duration;
 use axum::Router;
 use axum::routing::get;
 use tagd_aliyun::Aliyun;
+use tagd_bce::api::Bce;
 use tagd_core::{Store, TagService};
 use tokio::net::TcpListener;
 use tower_http::timeout::TimeoutLayer;
@@ -25,14 +26,26 @@ pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 pub struct AppState<S> {
     pub service: Arc<TagService<S>>,
     pub aliyun: Aliyun<S>,
+    pub bce: Bce<S>,
     /// The bearer token of the admin API (written to the data dir for the local CLI).
     pub admin_token: String,
 }
 
 impl<S: Store> AppState<S> {
+    /// The state with Baidu's default catalogue quota.
     pub fn new(service: Arc<TagService<S>>, admin_token: String) -> Self {
+        Self::with_bce_quota(service, admin_token, tagd_bce::api::DEFAULT_QUOTA)
+    }
+
+    /// The state with another Baidu catalogue quota (tags per account).
+    pub fn with_bce_quota(
+        service: Arc<TagService<S>>,
+        admin_token: String,
+        bce_quota: usize,
+    ) -> Self {
         Self {
             aliyun: Aliyun::new(Arc::clone(&service)),
+            bce: Bce::new(Arc::clone(&service), bce_quota),
             service,
             admin_token,
         }

@@ -66,6 +66,9 @@ pub struct ServeArgs {
     /// A tracing filter: `info`, `warn`, `tagd=debug`, ...
     #[arg(long, env = "TAGD_LOG", default_value = "info")]
     pub log: String,
+    /// Most tags one account's Baidu catalogue may hold (Baidu's default is 200).
+    #[arg(long, env = "TAGD_BCE_TAG_QUOTA", default_value_t = 200)]
+    pub bce_tag_quota: usize,
     /// Longest a request may take before it is answered 503 (seconds).
     #[arg(long, env = "TAGD_REQUEST_TIMEOUT_SECS", default_value_t = 30)]
     pub request_timeout_secs: u64,

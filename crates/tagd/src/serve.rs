@@ -45,7 +45,11 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     let endpoint = format!("http://{endpoint_ip}:{}", local.port());
     let admin_json = serde_json::json!({ "endpoint": endpoint, "token": admin_token });
     write_private(&admin_file, &admin_json.to_string())?;
-    let state = Arc::new(AppState::new(service, admin_token));
+    let state = Arc::new(AppState::with_bce_quota(
+        service,
+        admin_token,
+        args.bce_tag_quota,
+    ));
     if let Some(ready) = &args.ready_file {
         let body = serde_json::json!({ "listen": local.to_string(), "pid": std::process::id() });
         write_private(ready, &body.to_string())?;
