@@ -23,7 +23,7 @@ use hmac::{Hmac, KeyInit, Mac};
 use http::HeaderMap;
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, percent_encode};
 use sha2::Sha256;
-use time::{Date, Duration, Month, OffsetDateTime, PrimitiveDateTime, Time, UtcOffset};
+use time::{Duration, OffsetDateTime};
 
 use crate::query::Query;
 
@@ -202,57 +202,7 @@ fn parse_expiration(text: &str) -> Option<u32> {
 
 // ---- timestamps and the expiry window, §4.1 and §4.4 step 3 ----
 
-/// Parses a timestamp in the strict form `YYYY-MM-DDThh:mm:ssZ` (§4.1): no fraction, no other
-/// offset, uppercase `T` and `Z`, zero-padded, a real date.
-pub fn parse_timestamp(text: &str) -> Option<OffsetDateTime> {
-    let bytes = text.as_bytes();
-    if bytes.len() != 20
-        || bytes[4] != b'-'
-        || bytes[7] != b'-'
-        || bytes[10] != b'T'
-        || bytes[13] != b':'
-        || bytes[16] != b':'
-        || bytes[19] != b'Z'
-    {
-        return None;
-    }
-    let year = i32::try_from(decimal(&bytes[0..4])?).ok()?;
-    let month = Month::try_from(u8::try_from(decimal(&bytes[5..7])?).ok()?).ok()?;
-    let day = u8::try_from(decimal(&bytes[8..10])?).ok()?;
-    let hour = u8::try_from(decimal(&bytes[11..13])?).ok()?;
-    let minute = u8::try_from(decimal(&bytes[14..16])?).ok()?;
-    let second = u8::try_from(decimal(&bytes[17..19])?).ok()?;
-    let date = Date::from_calendar_date(year, month, day).ok()?;
-    let time = Time::from_hms(hour, minute, second).ok()?;
-    Some(PrimitiveDateTime::new(date, time).assume_utc())
-}
-
-/// Formats `t` as `YYYY-MM-DDThh:mm:ssZ` in UTC without the fraction of a second: the
-/// `Authorization` timestamp and the `x-bce-date` header of a client.
-pub fn format_timestamp(t: OffsetDateTime) -> String {
-    let utc = t.to_offset(UtcOffset::UTC);
-    format!(
-        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
-        utc.year(),
-        u8::from(utc.month()),
-        utc.day(),
-        utc.hour(),
-        utc.minute(),
-        utc.second()
-    )
-}
-
-/// The value of a run of at most four ASCII digits.
-fn decimal(digits: &[u8]) -> Option<u32> {
-    let mut value: u32 = 0;
-    for &digit in digits {
-        if !digit.is_ascii_digit() {
-            return None;
-        }
-        value = value * 10 + u32::from(digit - b'0');
-    }
-    Some(value)
-}
+pub use tagd_core::timestamp::{format_timestamp, parse_timestamp};
 
 /// Whether a request signed at `timestamp` for `expiration_secs` has expired at `now`:
 /// `now > timestamp + expiration` (§4.4 step 3). The last second is still valid.

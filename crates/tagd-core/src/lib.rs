@@ -17,6 +17,7 @@ pub mod rules;
 pub mod service;
 pub mod store;
 pub mod tagset;
+pub mod timestamp;
 
 #[cfg(feature = "testkit")]
 pub mod testkit;

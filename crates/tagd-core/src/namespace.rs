@@ -10,7 +10,7 @@ use crate::error::CoreError;
 use crate::model::{Region, ResourceRef, Tag};
 use crate::query::{ResourceQuery, ResourceTags, TagFilter, TypeFilter};
 use crate::rules::RuleSet;
-use crate::service::TagService;
+use crate::service::{TagService, check_tags};
 use crate::store::Store;
 
 /// The namespace and limits an explicit catalogue works under.
@@ -25,19 +25,6 @@ impl CatalogueScope<'_> {
     fn namespace(&self) -> String {
         self.rules.namespace.to_owned()
     }
-}
-
-/// Checks every tag in order: for each, the key then the value (the first fault wins).
-fn check_tags(rules: &RuleSet, tags: &[Tag]) -> Result<(), CoreError> {
-    for (index, tag) in tags.iter().enumerate() {
-        rules
-            .check_key(&tag.key)
-            .map_err(|problem| CoreError::InvalidTag { index, problem })?;
-        rules
-            .check_value(&tag.value)
-            .map_err(|problem| CoreError::InvalidTag { index, problem })?;
-    }
-    Ok(())
 }
 
 impl<S: Store> TagService<S> {
@@ -130,24 +117,9 @@ impl<S: Store> TagService<S> {
         tag: Tag,
         resources: Vec<ResourceRef>,
     ) -> Result<(), CoreError> {
-        check_tags(scope.rules, std::slice::from_ref(&tag))?;
-        if resources.is_empty() {
-            return Err(CoreError::NoResources);
-        }
-        let changes = resources
-            .into_iter()
-            .map(|resource| ResourceChange {
-                resource,
-                op: TagOp::Set(vec![tag.clone()]),
-            })
-            .collect();
-        let change = CatalogueChange {
-            namespace: scope.namespace(),
-            delete: Vec::new(),
-            create: vec![tag],
-            quota: scope.quota,
-        };
-        self.apply_catalogue(account, change, changes).await
+        let create = vec![tag.clone()];
+        self.apply_tag_to(account, scope, resources, TagOp::Set(vec![tag]), create)
+            .await
     }
 
     /// Unbinds one tag from resources (bindings that do not exist are skipped).
@@ -158,7 +130,29 @@ impl<S: Store> TagService<S> {
         tag: Tag,
         resources: Vec<ResourceRef>,
     ) -> Result<(), CoreError> {
-        check_tags(scope.rules, std::slice::from_ref(&tag))?;
+        self.apply_tag_to(
+            account,
+            scope,
+            resources,
+            TagOp::RemovePairs(vec![tag]),
+            Vec::new(),
+        )
+        .await
+    }
+
+    /// Applies a one-tag `op` to each resource, creating `create` in the catalogue first.
+    async fn apply_tag_to(
+        &self,
+        account: &AccountId,
+        scope: CatalogueScope<'_>,
+        resources: Vec<ResourceRef>,
+        op: TagOp,
+        create: Vec<Tag>,
+    ) -> Result<(), CoreError> {
+        let (TagOp::Set(tags) | TagOp::RemovePairs(tags)) = &op else {
+            return Err(CoreError::NoTags);
+        };
+        check_tags(scope.rules, tags)?;
         if resources.is_empty() {
             return Err(CoreError::NoResources);
         }
@@ -166,13 +160,13 @@ impl<S: Store> TagService<S> {
             .into_iter()
             .map(|resource| ResourceChange {
                 resource,
-                op: TagOp::RemovePairs(vec![tag.clone()]),
+                op: op.clone(),
             })
             .collect();
         let change = CatalogueChange {
             namespace: scope.namespace(),
             delete: Vec::new(),
-            create: Vec::new(),
+            create,
             quota: scope.quota,
         };
         self.apply_catalogue(account, change, changes).await

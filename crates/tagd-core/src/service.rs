@@ -109,14 +109,7 @@ impl<S: Store> TagService<S> {
             });
         }
         for rules in namespaces(&resources) {
-            for (index, tag) in tags.iter().enumerate() {
-                rules
-                    .check_key(&tag.key)
-                    .map_err(|problem| CoreError::InvalidTag { index, problem })?;
-                rules
-                    .check_value(&tag.value)
-                    .map_err(|problem| CoreError::InvalidTag { index, problem })?;
-            }
+            check_tags(rules, &tags)?;
         }
         let mut seen = BTreeSet::new();
         for tag in &tags {
@@ -490,6 +483,19 @@ fn catalogue_scope(
         key.unwrap_or("\u{0}"),
         &matching,
     ])
+}
+
+/// Checks every tag in order: for each, the key then the value (the first fault wins).
+pub(crate) fn check_tags(rules: &RuleSet, tags: &[Tag]) -> Result<(), CoreError> {
+    for (index, tag) in tags.iter().enumerate() {
+        rules
+            .check_key(&tag.key)
+            .map_err(|problem| CoreError::InvalidTag { index, problem })?;
+        rules
+            .check_value(&tag.value)
+            .map_err(|problem| CoreError::InvalidTag { index, problem })?;
+    }
+    Ok(())
 }
 
 /// Untag keys must be non-blank and may not name system tags; other rules (length, URLs) do not
