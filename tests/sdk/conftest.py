@@ -11,7 +11,8 @@ import pytest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # harness.py, whatever the import mode
 
-from harness import REPO, _LIVE_SERVERS, LegacyRds, RawClient, TagAccount, retire_server, spawn_server
+from harness import (REPO, _LIVE_SERVERS, BceAccount, LegacyRds, RawClient, TagAccount, retire_server,
+                     spawn_server)
 
 
 @pytest.fixture(scope="session")
@@ -66,3 +67,9 @@ def legacy(server) -> LegacyRds:
 def tag_account(server) -> TagAccount:
     """A fresh account on the module's server: Tag-service tests read exact, unfiltered listings in it."""
     return TagAccount(server)
+
+
+@pytest.fixture
+def bce_account(server) -> BceAccount:
+    """A fresh account on the module's server for the Baidu dialect (its own catalogue and bindings)."""
+    return BceAccount(server)

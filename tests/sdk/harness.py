@@ -86,8 +86,9 @@ def _clean_env() -> dict:
 class TagdServer:
     """One `tagd serve` process on 127.0.0.1 with its own data directory."""
 
-    def __init__(self, binary: str, workdir: pathlib.Path, extra_args=()):
+    def __init__(self, binary: str, workdir: pathlib.Path, extra_args=(), extra_env=None):
         self.binary = binary
+        self.extra_env = dict(extra_env or {})
         self.workdir = pathlib.Path(workdir)
         self.data_dir = self.workdir / "data"
         self.data_dir.mkdir(parents=True, exist_ok=True)
@@ -138,7 +139,9 @@ class TagdServer:
             "--ready-file", str(self.ready_file),
             *self.extra_args,
         ]
-        self.proc = subprocess.Popen(cmd, stdout=out, stderr=err, stdin=subprocess.DEVNULL, env=_clean_env())
+        env = _clean_env()
+        env.update(self.extra_env)
+        self.proc = subprocess.Popen(cmd, stdout=out, stderr=err, stdin=subprocess.DEVNULL, env=env)
         deadline = time.monotonic() + READY_TIMEOUT
         ready = None
         while time.monotonic() < deadline:
@@ -256,8 +259,10 @@ class TagdServer:
         return TeaRds(self, ak, secret, v2)
 
 
-def spawn_server(tagd_bin: str, tmp_path_factory, *extra_args: str, start: bool = True) -> TagdServer:
-    s = TagdServer(tagd_bin, tmp_path_factory.mktemp("tagd"), extra_args)
+def spawn_server(tagd_bin: str, tmp_path_factory, *extra_args: str, start: bool = True,
+                 env: dict | None = None) -> TagdServer:
+    """env: extra environment variables of the server process (e.g. TAGD_BCE_TAG_QUOTA)."""
+    s = TagdServer(tagd_bin, tmp_path_factory.mktemp("tagd"), extra_args, env)
     _LIVE_SERVERS.append(s)
     if start:
         try:
@@ -1289,3 +1294,655 @@ class TagAccount:
 
     def arn(self, product: str, rtype: str, resource_id: str, region: str = REGION) -> str:
         return canonical_arn(product, rtype, resource_id, self.id, region)
+
+
+# ============================================================================================
+# Baidu AI Cloud Tag API (bce-auth-v1): shared/spec/bce.md and docs/baidu.md
+# ============================================================================================
+
+import functools  # noqa: E402
+import http.client as _http_client  # noqa: E402  (the Baidu helpers speak HTTP byte by byte)
+import socket as _socket  # noqa: E402
+
+# Spec §3.2 (the seed, verbatim) and §3.3: code -> (HTTP status, message). RequestExpired's message
+# names the request's timestamp: bce_expired_message(ts).
+BCE_ERRORS = {
+    "TagExceptions.TagKeyInvalid": (400, "Tag key contains invalid characters or length exceeds limit."),
+    "TagExceptions.TagValueInvalid": (400, "Tag value contains invalid characters or length exceeds limit."),
+    "TagExceptions.TagKeyEmpty": (400, "Tag key should not be empty."),
+    "TagExceptions.TagEmpty": (400, "Tag should not be empty."),
+    "TagExceptions.LimitExceeded": (413, "Limit exceeded for current request."),
+    "AccessDenied": (403, "Access denied."),
+    "InappropriateJSON": (400, "The JSON you provided was well-formed and valid, but not appropriate for this "
+                               "operation."),
+    "InternalError": (500, "We encountered an internal error. Please try again."),
+    "InvalidAccessKeyId": (403, "The Access Key ID you provided does not exist in our records."),
+    "InvalidHTTPAuthHeader": (400, "The HTTP authorization header is invalid. Consult the service documentation "
+                                   "for details."),
+    "InvalidHTTPRequest": (400, "There was an error in the body of your HTTP request."),
+    "InvalidURI": (400, "Could not parse the specified URI."),
+    "MalformedJSON": (400, "The JSON you provided was not well-formed."),
+    "InvalidVersion": (404, "The API version specified was invalid."),
+    "SignatureDoesNotMatch": (400, "The request signature we calculated does not match the signature you "
+                                   "provided. Check your Secret Access Key and signing method. Consult the "
+                                   "service documentation for details."),
+    "RequestExpired": (400, None),
+    # Spec §3.4: tagd's own codes; their messages are not part of the contract (any non-empty string).
+    "NotFound": (404, None),
+    "MethodNotAllowed": (405, None),
+}
+
+UUID4 = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
+BCE_JSON_CT = "application/json; charset=utf-8"
+PY_SDK_UA = "bce-sdk-python/0.9.79/3.11.7/linux"
+
+
+def bce_expired_message(ts: str) -> str:
+    return f"Request has expired. Timestamp date is {ts}."
+
+
+# -- signing: spec §4.2, written from the spec (checked against §4.5 in test_bce_wire.py) --------------
+
+def bce_uri_encode(s, keep_slash: bool = False) -> str:
+    """UriEncode of §4.2: UTF-8 bytes, keep A-Z a-z 0-9 - _ . ~ (and `/` when asked), %XX uppercase."""
+    if isinstance(s, bytes):
+        s = s.decode("utf-8")
+    out = []
+    for b in str(s).encode("utf-8"):
+        c = chr(b)
+        if (c.isascii() and c.isalnum()) or c in "-_.~" or (keep_slash and c == "/"):
+            out.append(c)
+        else:
+            out.append("%%%02X" % b)
+    return "".join(out)
+
+
+def bce_canonical_query(query) -> str:
+    """[(key, value or None)] -> the canonical query string; a bare flag and `k=` both give `k=`."""
+    items = [f"{bce_uri_encode(k)}={bce_uri_encode(v or '')}" for k, v in (query or [])
+             if str(k).lower() != "authorization"]
+    return "&".join(sorted(items))
+
+
+def bce_default_names(headers, go: bool = False) -> list:
+    """The default header set over the headers present (§4.2); Go leaves x-bce-request-id out (§4.3)."""
+    names = set()
+    for k, v in _pairs(headers):
+        n = k.strip().lower()
+        if not str(v).strip():
+            continue
+        if n in ("host", "content-length", "content-type", "content-md5") or n.startswith("x-bce-"):
+            if go and n == "x-bce-request-id":
+                continue
+            names.add(n)
+    return sorted(names)
+
+
+def bce_canonical_headers(headers, names) -> str:
+    low = {}
+    for k, v in _pairs(headers):
+        low[k.strip().lower()] = str(v).strip()
+    lines = [f"{bce_uri_encode(n)}:{bce_uri_encode(low[n])}" for n in names if low.get(n)]
+    return "\n".join(sorted(lines))
+
+
+class BceSignature:
+    def __init__(self, prefix, signing_key, canonical_request, signature, authorization):
+        self.prefix = prefix
+        self.signing_key = signing_key
+        self.canonical_request = canonical_request
+        self.signature = signature
+        self.authorization = authorization
+
+
+def bce_sign(method: str, path: str, query, headers, ak: str, secret: str, timestamp: str,
+             expiration: int = 1800, names=None, listed=()) -> BceSignature:
+    """bce-auth-v1 (§4.2). names: headers to sign (None = the default set over `headers`);
+    listed: the names written into the Authorization header ("" part when empty)."""
+    if names is None:
+        names = bce_default_names(headers)
+    prefix = f"bce-auth-v1/{ak}/{timestamp}/{expiration}"
+    signing_key = hmac.new(secret.encode(), prefix.encode(), hashlib.sha256).hexdigest()
+    canonical = "\n".join([method, bce_uri_encode(path, keep_slash=True) or "/", bce_canonical_query(query),
+                           bce_canonical_headers(headers, names)])
+    sig = hmac.new(signing_key.encode(), canonical.encode(), hashlib.sha256).hexdigest()
+    return BceSignature(prefix, signing_key, canonical, sig, f"{prefix}/{';'.join(listed)}/{sig}")
+
+
+def _wire_encode(s, style: str) -> str:
+    """How each SDK writes a query key or value on the wire (§1.3, §4.3)."""
+    enc = bce_uri_encode(s)
+    if style != "node":
+        return enc
+    # Node's querystring + its own escapes: also - _ . ~ ( ) ' ! *, and lowercase hex.
+    out = []
+    for ch in enc:
+        out.append("%%%02x" % ord(ch) if ch in "-_.~()'!*" else ch)
+    return re.sub(r"%[0-9A-F]{2}", lambda m: m.group(0).lower(), "".join(out))
+
+
+def bce_wire_query(query, style: str) -> str:
+    """[(key, value or None)]: None is a flag, bare (`create`) for Go and Java, `create=` for Python and Node."""
+    parts = []
+    for k, v in query or []:
+        if v is None:
+            parts.append(_wire_encode(k, style) if style in ("go", "java") else f"{_wire_encode(k, style)}=")
+        else:
+            parts.append(f"{_wire_encode(k, style)}={_wire_encode(v, style)}")
+    if style == "python":
+        parts.sort()
+    return "&".join(parts)
+
+
+# -- raw HTTP ------------------------------------------------------------------------------------------
+
+class BceHttpResponse:
+    def __init__(self, status: int, reason: str, headers: list, body: bytes):
+        self.status = status
+        self.reason = reason
+        self.headers = headers  # [(name, value)] as received
+        self.body = body
+
+    def header(self, name: str):
+        vals = self.header_all(name)
+        assert len(vals) <= 1, f"header {name} sent {len(vals)} times: {self.headers}"
+        return vals[0] if vals else None
+
+    def header_all(self, name: str) -> list:
+        return [v for k, v in self.headers if k.lower() == name.lower()]
+
+    @property
+    def text(self) -> str:
+        return self.body.decode("utf-8", errors="replace")
+
+    @property
+    def request_id(self):
+        return self.header("x-bce-request-id")
+
+    @property
+    def content_type(self):
+        return self.header("content-type")
+
+    def json(self):
+        try:
+            return json.loads(self.body)
+        except ValueError:
+            raise AssertionError(f"not JSON: {self!r}")
+
+    def __repr__(self):
+        return f"<HTTP {self.status} {self.content_type} {self.text[:400]!r}>"
+
+
+class BceRequest:
+    """One request exactly as it goes on the wire; tests may alter any part after signing."""
+
+    def __init__(self, method: str, path: str, wire_query: str, headers: list, body: bytes,
+                 signature: BceSignature | None):
+        self.method = method
+        self.path = path
+        self.wire_query = wire_query
+        self.headers = headers  # [[name, value]]
+        self.body = body
+        self.signature = signature
+
+    @property
+    def target(self) -> str:
+        return self.path + ("?" + self.wire_query if self.wire_query else "")
+
+    def get(self, name: str):
+        for k, v in self.headers:
+            if k.lower() == name.lower():
+                return v
+        return None
+
+    def set(self, name: str, value) -> "BceRequest":
+        """Replace (or add) a header; value None removes it."""
+        rest = [[k, v] for k, v in self.headers if k.lower() != name.lower()]
+        if value is not None:
+            rest.append([name, str(value)])
+        self.headers = rest
+        return self
+
+    def copy(self) -> "BceRequest":
+        return BceRequest(self.method, self.path, self.wire_query, [list(h) for h in self.headers], self.body,
+                          self.signature)
+
+    def to_bytes(self) -> bytes:
+        head = f"{self.method} {self.target} HTTP/1.1\r\n"
+        head += "".join(f"{k}: {v}\r\n" for k, v in self.headers)
+        return head.encode("utf-8") + b"\r\n" + self.body
+
+
+def _body_bytes(body, style: str):
+    if body is None:
+        return b""
+    if isinstance(body, bytes):
+        return body
+    if isinstance(body, str):
+        return body.encode("utf-8")
+    if style == "python":
+        return json.dumps(body).encode()
+    return json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+
+
+class BceRaw:
+    """Hand-built, hand-signed Baidu requests in the shape of one SDK (spec §8.2-§8.4).
+
+    style: python (empty signedHeaders, `create=`), go (explicit list with content-md5, bare `create`, compact
+    JSON, unsigned x-bce-request-id), java (bare `create` signed as `create=`, empty signedHeaders),
+    node (explicit list, lowercase escapes, Connection: close).
+    """
+
+    STYLES = ("python", "go", "java", "node")
+
+    def __init__(self, server: TagdServer, ak: str, secret: str, style: str = "java"):
+        assert style in self.STYLES, style
+        self.server = server
+        self.ak = ak
+        self.secret = secret
+        self.style = style
+
+    def build(self, method: str, path: str, query=None, body=None, *, style: str | None = None,
+              timestamp: str | None = None, expiration: int = 1800, extra_headers=(), host: str | None = None,
+              secret: str | None = None, ak: str | None = None, sign: bool = True, names=None,
+              listed=None, set_headers=()) -> BceRequest:
+        style = style or self.style
+        query = list(query or [])
+        data = _body_bytes(body, style)
+        has_body = body is not None
+        ts = timestamp or utc_stamp()
+        h = [["Host", host or self.server.endpoint]]
+        if style == "python":
+            h += [["User-Agent", PY_SDK_UA], ["Content-Length", str(len(data))]]
+            if has_body:
+                h.append(["Content-Type", BCE_JSON_CT])
+        elif style == "go":
+            h += [["User-Agent", "bce-sdk-go/0.9.190/linux/go1.21"], ["Content-Type", "application/json;charset=utf-8"]]
+            if has_body:
+                h += [["Content-Length", str(len(data))],
+                      ["Content-Md5", base64.b64encode(hashlib.md5(data).digest()).decode()]]
+            h.append(["X-Bce-Request-Id", str(uuid.uuid4())])
+        elif style == "java":
+            h += [["User-Agent", "bce-sdk-java/0.10.300/1.8.0"], ["Content-Type", BCE_JSON_CT]]
+            if has_body:
+                h.append(["Content-Length", str(len(data))])
+        else:  # node
+            h += [["User-Agent", "bce-sdk-nodejs/1.0.7/linux/v20.18.0"], ["Connection", "close"],
+                  ["Content-Type", "application/json; charset=UTF-8"]]
+            if has_body or method not in ("GET", "HEAD"):
+                h.append(["Content-Length", str(len(data))])
+        h.append(["x-bce-date", ts])
+        h += [[k, v] for k, v in extra_headers]
+        for name, value in _pairs(set_headers):  # replace (None: remove) before signing
+            h = [x for x in h if x[0].lower() != name.lower()] + ([[name, str(value)]] if value is not None else [])
+        sig = None
+        if sign:
+            if names is None:
+                names = bce_default_names(h, go=(style == "go"))
+            if listed is None:
+                listed = names if style in ("go", "node") else ()
+            sig = bce_sign(method, path, query, h, ak or self.ak, secret if secret is not None else self.secret,
+                           ts, expiration, names=names, listed=listed)
+            h.insert(1, ["Authorization", sig.authorization])
+        return BceRequest(method, bce_uri_encode(path, keep_slash=True), bce_wire_query(query, style), h, data, sig)
+
+    def send(self, req: BceRequest, conn: _http_client.HTTPConnection | None = None) -> BceHttpResponse:
+        own = conn is None
+        if own:
+            conn = _http_client.HTTPConnection("127.0.0.1", self.server.port, timeout=15)
+        try:
+            conn.putrequest(req.method, req.target, skip_host=True, skip_accept_encoding=True)
+            for k, v in req.headers:
+                conn.putheader(k, v)
+            conn.endheaders(req.body if req.body else None)
+            resp = conn.getresponse()
+            body = resp.read()
+            return BceHttpResponse(resp.status, resp.reason, resp.getheaders(), body)
+        finally:
+            if own:
+                conn.close()
+
+    def call(self, method: str, path: str, query=None, body=None, **kw) -> BceHttpResponse:
+        return self.send(self.build(method, path, query, body, **kw))
+
+    # -- the operations (§2), answering the raw response --------------------------------------------
+
+    def create(self, tags, **kw):
+        return self.call("PUT", "/v1/tag", [("create", None)], {"tags": tags}, **kw)
+
+    def delete(self, tags, **kw):
+        return self.call("PUT", "/v1/tag", [("delete", None)], {"tags": tags}, **kw)
+
+    def list(self, key=None, value=None, **kw):
+        q = [(n, v) for n, v in (("tagKey", key), ("tagValue", value)) if v is not None]
+        return self.call("GET", "/v1/tag", q, **kw)
+
+    def tag_resources(self, key=None, value=None, region=None, resource_type=None, **kw):
+        q = [(n, v) for n, v in (("tagKey", key), ("tagValue", value), ("region", region),
+                                 ("resourceType", resource_type)) if v is not None]
+        return self.call("GET", "/v1/tag/tagResources", q, **kw)
+
+    def bind(self, key, value, svc, resources, add=True, **kw):
+        return self.call("POST" if add else "PUT", "/v1/resource", None, bind_body(key, value, svc, resources), **kw)
+
+    def unbind(self, key, value, svc, resources, **kw):
+        return self.bind(key, value, svc, resources, add=False, **kw)
+
+    def delete_association(self, resource_id, svc, region, **kw):
+        body = {"resource": {"resourceId": resource_id, "serviceType": svc, "region": region}}
+        return self.call("PUT", "/v1/tag", [("deleteTagAssociation", None)], body, **kw)
+
+    def create_and_assign(self, resources, **kw):
+        return self.call("POST", "/v1/tag", [("createAndAssign", None)], {"resources": resources}, **kw)
+
+    def query_full_list(self, strong=False, old=False, body=None, **kw):
+        q = [] if strong is None else [("strongAssociation", strong if isinstance(strong, str)
+                                        else ("true" if strong else "false"))]
+        body = {} if body is None else body
+        if old:
+            return self.call("POST", "/v1/tag", [("queryFullList", None)] + q, body, **kw)
+        return self.call("POST", "/v1/tag/queryFullList", q, body, **kw)
+
+    # -- reads that must succeed ------------------------------------------------------------------------
+
+    def ok_json(self, r: BceHttpResponse, key: str) -> list:
+        assert r.status == 200, f"expected 200, got {r!r}"
+        assert_bce_common_headers(r)
+        assert r.content_type == BCE_JSON_CT, r.headers
+        body = r.json()
+        assert isinstance(body, dict) and list(body) == [key], f"expected exactly {{{key!r}: [...]}}: {body!r}"
+        assert isinstance(body[key], list), body
+        return body[key]
+
+    def tags(self, key=None, value=None) -> list:
+        """[(tagKey, tagValue)] in server order."""
+        rows = self.ok_json(self.list(key, value), "tags")
+        for t in rows:
+            assert set(t) == {"tagKey", "tagValue"}, t
+        return [(t["tagKey"], t["tagValue"]) for t in rows]
+
+    def resources_by_tag(self, key=None, value=None, region=None, resource_type=None) -> list:
+        """[((tagKey, tagValue), sorted [(resourceType, region, resourceId)])] in server order."""
+        out = []
+        for e in self.ok_json(self.tag_resources(key, value, region, resource_type), "tagResources"):
+            assert set(e) == {"tagKey", "tagValue", "resources"}, e
+            for r in e["resources"]:
+                assert set(r) == {"resourceType", "resourceId", "region"}, r
+            out.append(((e["tagKey"], e["tagValue"]),
+                        sorted((r["resourceType"], r["region"], r["resourceId"]) for r in e["resources"])))
+        return out
+
+    def full_rows(self, strong=False, old=False, body=None) -> list:
+        rows = self.ok_json(self.query_full_list(strong, old, body), "tagAssociationFulls")
+        for row in rows:
+            assert_full_row(row)
+        return rows
+
+    def full(self, strong=False, old=False, body=None) -> list:
+        """Sorted [(tagKey, tagValue, serviceType, region, resourceId)] of queryFullList."""
+        return sorted((r["tagKey"], r["tagValue"], r["serviceType"], r["region"], r["resourceId"])
+                      for r in self.full_rows(strong, old, body))
+
+    def tag_ids(self) -> dict:
+        """{(tagKey, tagValue): tagId} over the whole catalogue (queryFullList, strongAssociation=false)."""
+        ids = {}
+        for r in self.full_rows(False):
+            k = (r["tagKey"], r["tagValue"])
+            assert ids.setdefault(k, r["tagId"]) == r["tagId"], f"tag {k} with two tagIds"
+        return ids
+
+    def snapshot(self) -> dict:
+        """Everything an account can read: catalogue, tagResources, and queryFullList rows (ids included)."""
+        full = self.full_rows(False)
+        return {
+            "tags": self.tags(),
+            "tagResources": self.resources_by_tag(),
+            "full": sorted(json.dumps(r, sort_keys=True) for r in full),
+            "strong": sorted(json.dumps(r, sort_keys=True) for r in self.full_rows(True)),
+        }
+
+
+def bind_body(key, value, svc, resources) -> dict:
+    """resources: [(resourceId, region)] or [(resourceId, region, item serviceType)] or dicts."""
+    items = []
+    for r in resources:
+        if isinstance(r, dict):
+            items.append(r)
+        elif len(r) == 3:
+            items.append({"resourceId": r[0], "serviceType": r[2], "region": r[1]})
+        else:
+            items.append({"resourceId": r[0], "serviceType": svc, "region": r[1]})
+    return {"tagKey": key, "tagValue": value, "serviceType": svc, "resources": items}
+
+
+FULL_ROW_FIELDS = {"accountId": str, "resourceId": str, "resourceUuid": str, "region": str, "serviceType": str,
+                   "tagId": int, "tagKey": str, "tagValue": str, "associationType": int}
+
+
+def assert_full_row(row: dict) -> None:
+    """A TagAssociationFull (§5): exactly these fields and JSON types (tagId, associationType integers)."""
+    assert set(row) == set(FULL_ROW_FIELDS), f"queryFullList row fields: {row!r}"
+    for f, t in FULL_ROW_FIELDS.items():
+        assert type(row[f]) is t, f"{f} must be a JSON {t.__name__}: {row!r}"
+    assert row["associationType"] == 0, row
+    assert row["resourceUuid"] == "", row  # docs/baidu.md: resourceUuid is not kept
+
+
+def assert_bce_common_headers(r: BceHttpResponse) -> None:
+    """Every response: one x-bce-request-id (UUID v4) and one Date (§1.5)."""
+    rid_ = r.request_id
+    assert rid_ and UUID4.match(rid_), f"x-bce-request-id {rid_!r}: {r.headers}"
+    date = r.header("date")
+    assert date, f"no Date header: {r.headers}"
+    import email.utils
+    assert email.utils.parsedate_to_datetime(date) is not None, date
+
+
+def assert_bce_write_ok(r: BceHttpResponse) -> None:
+    """A write succeeded: 200, empty body, Content-Length: 0 (§1.5)."""
+    assert r.status == 200, f"expected 200, got {r!r}"
+    assert_bce_common_headers(r)
+    assert r.body == b"", r
+    assert r.header("content-length") == "0", r.headers
+
+
+def assert_bce_error(r: BceHttpResponse, code: str, message: str | None = None, status: int | None = None) -> dict:
+    """An error in the BCE shape (§3.1): status and code of the tables, exact message,
+    body exactly {"requestId","code","message"} (strings), requestId == x-bce-request-id, JSON Content-Type,
+    Content-Length of the body."""
+    want_status, want_message = BCE_ERRORS[code]
+    status = status if status is not None else want_status
+    message = message if message is not None else want_message
+    assert r.status == status, f"expected HTTP {status} {code}, got {r!r}"
+    assert_bce_common_headers(r)
+    ct = (r.content_type or "").replace(" ", "").lower()
+    assert ct in ("application/json;charset=utf-8", "application/json"), f"error Content-Type {r.content_type!r}"
+    assert r.header("content-length") == str(len(r.body)), r.headers
+    assert r.header("transfer-encoding") is None, r.headers
+    body = r.json()
+    assert isinstance(body, dict) and set(body) == {"requestId", "code", "message"}, f"error body {body!r}"
+    for f in ("requestId", "code", "message"):
+        assert isinstance(body[f], str) and body[f], f"error body {f}: {body!r}"
+    assert body["code"] == code, f"expected {code}, got {body!r}"
+    assert body["requestId"] == r.request_id, f"requestId {body['requestId']!r} != header {r.request_id!r}"
+    if message is not None:
+        assert body["message"] == message, f"expected message {message!r}, got {body['message']!r}"
+    return body
+
+
+def bce_raw_roundtrip(server: TagdServer, data: bytes, timeout: float = 10.0) -> tuple:
+    """Send bytes on a fresh socket and read until the server closes it: (response bytes, closed)."""
+    s = _socket.create_connection(("127.0.0.1", server.port), timeout=timeout)
+    try:
+        s.sendall(data)
+        chunks, closed = [], False
+        while True:
+            try:
+                c = s.recv(65536)
+            except _socket.timeout:
+                break
+            if not c:
+                closed = True
+                break
+            chunks.append(c)
+        return b"".join(chunks), closed
+    finally:
+        s.close()
+
+
+# -- bce-python-sdk 0.9.79 (spec §8.1) ----------------------------------------------------------------
+
+_BCE_SDK_CLASS = None
+
+
+def _bce_sdk_class():
+    """The generic client of spec §8.1 (the SDK has no tag client), built on first use so that the Alibaba
+    modules do not need bce-python-sdk. One passive handler before parse_error records each response's status
+    and headers (the SDK does not expose an error's headers)."""
+    global _BCE_SDK_CLASS
+    if _BCE_SDK_CLASS is not None:
+        return _BCE_SDK_CLASS
+    from baidubce.auth import bce_v1_signer
+    from baidubce.bce_base_client import BceBaseClient
+    from baidubce.http import bce_http_client, handler, http_content_types, http_methods
+
+    class BceTagSdk(BceBaseClient):
+        def __init__(self, config):
+            super().__init__(config)
+            self.attempts = []  # [(status, {lower-case header: value})] of the last call, one per attempt
+            self.sign_timestamp = 0  # Unix time the SDK's signer stamps (0 = now), for a client with a bad clock
+
+        def _compute_service_id(self):  # the base splits __module__: IndexError outside baidubce.services.*
+            return "tag"
+
+        def _record(self, http_response, response):
+            self.attempts.append((http_response.status,
+                                  {k.lower(): v for k, v in http_response.getheaders()}))
+            return False
+
+        def _send_request(self, http_method, path, headers=None, params=None, body=None):
+            self.attempts = []
+            sign = bce_v1_signer.sign
+            if self.sign_timestamp:
+                sign = functools.partial(bce_v1_signer.sign, timestamp=self.sign_timestamp)
+            return bce_http_client.send_request(
+                self.config, sign, [self._record, handler.parse_error, handler.parse_json],
+                http_method, path, body, headers, params)
+
+        @property
+        def last_headers(self) -> dict:
+            assert self.attempts, "no response recorded"
+            return self.attempts[-1][1]
+
+        def send(self, method, path, params=None, body=None):
+            headers = {b"Content-Type": http_content_types.JSON} if body is not None else None
+            return self._send_request(method, path, headers=headers, params=params,
+                                      body=json.dumps(body) if body is not None else None)
+
+        def create_tags(self, tags):
+            return self.send(http_methods.PUT, b"/v1/tag", {b"create": b""}, {"tags": tags})
+
+        def delete_tags(self, tags):
+            return self.send(http_methods.PUT, b"/v1/tag", {b"delete": b""}, {"tags": tags})
+
+        def list_tags(self, key=None, value=None):  # value="" asks for the empty value only
+            p = {}
+            if key is not None:
+                p[b"tagKey"] = key.encode()
+            if value is not None:
+                p[b"tagValue"] = value.encode()
+            return self.send(http_methods.GET, b"/v1/tag", p or None)
+
+        def tag_resources(self, key=None, value=None, region=None, resource_type=None):
+            p = {}
+            for name, v in ((b"tagKey", key), (b"tagValue", value), (b"region", region),
+                            (b"resourceType", resource_type)):
+                if v is not None:
+                    p[name] = v.encode()
+            return self.send(http_methods.GET, b"/v1/tag/tagResources", p or None)
+
+        def bind(self, key, value, svc, resources, add=True):
+            return self.send(http_methods.POST if add else http_methods.PUT, b"/v1/resource", None,
+                             bind_body(key, value, svc, resources))
+
+        def unbind(self, key, value, svc, resources):
+            return self.bind(key, value, svc, resources, add=False)
+
+        def delete_tag_association(self, resource_id, svc, region):
+            body = {"resource": {"resourceId": resource_id, "serviceType": svc, "region": region}}
+            return self.send(http_methods.PUT, b"/v1/tag", {b"deleteTagAssociation": b""}, body)
+
+        def create_and_assign(self, resources):
+            return self.send(http_methods.POST, b"/v1/tag", {b"createAndAssign": b""}, {"resources": resources})
+
+        def query_full_list(self, strong=True, old=False, **filters):
+            p = {} if strong is None else {b"strongAssociation": b"true" if strong else b"false"}
+            if old:
+                p[b"queryFullList"] = b""
+                return self.send(http_methods.POST, b"/v1/tag", p, filters)
+            return self.send(http_methods.POST, b"/v1/tag/queryFullList", p or None, filters)
+
+    _BCE_SDK_CLASS = BceTagSdk
+    return BceTagSdk
+
+
+def bce_sdk(server: TagdServer, ak: str = ROOT_AK, secret: str = ROOT_SECRET, endpoint: str | None = None,
+            retry_base_ms: int | None = None):
+    """A bce-python-sdk 0.9.79 client on the server (or on `endpoint`). retry_base_ms: the SDK's own
+    BackOffRetryPolicy (3 retries on 500/503) with a shorter base interval."""
+    from baidubce.auth.bce_credentials import BceCredentials
+    from baidubce.bce_client_configuration import BceClientConfiguration
+    from baidubce.retry.retry_policy import BackOffRetryPolicy
+
+    kw = {}
+    if retry_base_ms is not None:
+        kw["retry_policy"] = BackOffRetryPolicy(max_error_retry=3, base_interval_in_millis=retry_base_ms)
+    cfg = BceClientConfiguration(credentials=BceCredentials(ak, secret),
+                                 endpoint=endpoint or server.base_url, **kw)
+    return _bce_sdk_class()(cfg)
+
+
+def expect_bce_sdk_error(sdk, fn, code: str, message: str | None = None, status: int | None = None):
+    """Run fn (an SDK call); it must raise BceHttpClientError with the contract's status, code and message
+    (str(e.last_error)), after one attempt, with e.request_id == the response's x-bce-request-id."""
+    from baidubce.exception import BceHttpClientError, BceServerError
+
+    want_status, want_message = BCE_ERRORS[code]
+    status = status if status is not None else want_status
+    message = message if message is not None else want_message
+    try:
+        got = fn()
+    except BceHttpClientError as e:
+        assert isinstance(e.last_error, BceServerError), f"not a server error: {e.last_error!r}"
+        assert (e.status_code, e.code) == (status, code), \
+            f"expected HTTP {status} {code}, got {e.status_code} {e.code}: {e.last_error}"
+        if message is not None:
+            assert str(e.last_error) == message, f"expected message {message!r}, got {str(e.last_error)!r}"
+        else:
+            assert str(e.last_error), "empty message"
+        assert len(sdk.attempts) == 1, f"{len(sdk.attempts)} attempts for {code}: {sdk.attempts}"
+        hdr = sdk.last_headers.get("x-bce-request-id")
+        assert e.request_id and UUID4.match(e.request_id), e.request_id
+        assert e.request_id == hdr, f"request_id {e.request_id!r} != header {hdr!r}"
+        return e
+    raise AssertionError(f"expected HTTP {status} {code}, but the call succeeded: {vars(got)!r}")
+
+
+class BceAccount:
+    """A fresh tagd account on a server, with its Baidu clients; tests read exact, unfiltered listings in it."""
+
+    def __init__(self, server: TagdServer, name: str | None = None):
+        made = server.create_account(name or ("bce-" + uid(8)))
+        self.server = server
+        self.id = made["account_id"]
+        self.ak = made["access_key_id"]
+        self.secret = made["access_key_secret"]
+
+    def sdk(self, **kw):
+        return bce_sdk(self.server, self.ak, self.secret, **kw)
+
+    def raw(self, style: str = "java") -> BceRaw:
+        return BceRaw(self.server, self.ak, self.secret, style)
+
+    def snapshot(self) -> dict:
+        return self.raw().snapshot()
