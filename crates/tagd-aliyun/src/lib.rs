@@ -112,8 +112,16 @@ impl<S: Store> Aliyun<S> {
                     .starts_with("application/x-www-form-urlencoded")
             });
         let query = uri.query().unwrap_or("");
-        let parsed = Params::parse(query, is_form.then_some(&body[..]))
-            .and_then(|all| Params::parse(query, None).map(|q| (all, q)));
+        // V1 signs query and body together; only V3 with a form body needs the query alone
+        // (V3 signs the query, the body only through its hash).
+        let parsed = Params::parse(query, is_form.then_some(&body[..])).and_then(|all| {
+            let query_only = if is_form && scheme == Scheme::V3 {
+                Params::parse(query, None)?
+            } else {
+                Params::default()
+            };
+            Ok((all, query_only))
+        });
         let format = match (&parsed, scheme) {
             (_, Scheme::V3) => Format::Json,
             (Ok((all, _)), Scheme::V1) => Format::from_param(all.get("Format")),
@@ -138,7 +146,7 @@ impl<S: Store> Aliyun<S> {
         let request = SignedRequest {
             method,
             path: uri.path(),
-            query: &query_only,
+            query: if is_form { &query_only } else { &all },
             all: &all,
             headers,
             body: &body,
