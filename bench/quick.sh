@@ -13,15 +13,16 @@ PORT=18480
 OUT=bench/results
 mkdir -p "$OUT"
 cargo build --release --locked -p tagd -p tagd-bench >&2
+BIN="${CARGO_TARGET_DIR:-target}/release"
 DATA=$(mktemp -d)
 trap 'kill -TERM "$SERVER" 2>/dev/null || true; wait "$SERVER" 2>/dev/null || true; rm -rf "$DATA"' EXIT
 TAGD_ACCESS_KEY_ID=$KEY_ID TAGD_ACCESS_KEY_SECRET=$SECRET \
-    ./target/release/tagd serve --listen 127.0.0.1:$PORT --data-dir "$DATA" --ready-file "$DATA/ready.json" \
+    "$BIN/tagd" serve --listen 127.0.0.1:$PORT --data-dir "$DATA" --ready-file "$DATA/ready.json" \
     2>"$DATA/server.log" &
 SERVER=$!
 for _ in $(seq 100); do [ -s "$DATA/ready.json" ] && break; sleep 0.1; done
 run() {
-    TAGD_ACCESS_KEY_ID=$KEY_ID TAGD_ACCESS_KEY_SECRET=$SECRET ./target/release/tagd-bench \
+    TAGD_ACCESS_KEY_ID=$KEY_ID TAGD_ACCESS_KEY_SECRET=$SECRET "$BIN/tagd-bench" \
         --endpoint 127.0.0.1:$PORT --connections 64 --duration "${SECS}s" --warmup 2s \
         --server-pid "$SERVER" --workload "$1" --json-out "$OUT/quick-$1.json"
 }

@@ -8,12 +8,16 @@ use anyhow::{Context, bail};
 use clap::{Parser, ValueEnum};
 use serde::Serialize;
 
-use crate::workload::Workload;
+use crate::workload::{PoolOrder, Workload};
 
 /// Longest run accepted (warmup + duration): a forgotten run must still end by itself.
 pub const MAX_RUN: Duration = Duration::from_secs(3600);
 /// Most connections accepted (each is one task and one socket).
 pub const MAX_CONNECTIONS: usize = 10_000;
+/// Largest resource pool accepted.
+pub const MAX_POOL: u32 = 50_000_000;
+/// Warmup when `--warmup` is not given and `--requests` is not either.
+pub const DEFAULT_WARMUP: Duration = Duration::from_secs(2);
 
 /// Closed-loop load generator for tagd: each connection sends freshly signed requests back to
 /// back over one keep-alive HTTP/1.1 connection, and the run stops after warmup + duration.
@@ -54,17 +58,44 @@ pub struct Args {
     #[arg(long, default_value = "10s", value_parser = parse_duration)]
     pub duration: Duration,
 
-    /// Unrecorded period before the recorded one.
-    #[arg(long, default_value = "2s", value_parser = parse_duration)]
-    pub warmup: Duration,
+    /// Unrecorded period before the recorded one (default 2s; 0 with `--requests`).
+    #[arg(long, value_parser = parse_duration)]
+    pub warmup: Option<Duration>,
 
     /// Signature scheme: V1 (HMAC-SHA1 in the query) or V3 (ACS3-HMAC-SHA256 header).
     #[arg(long, value_enum, default_value_t = SignScheme::V1)]
     pub sign: SignScheme,
 
-    /// Size of the pool of resource ids (`rm-bench000000` …) the workloads pick from.
-    #[arg(long, default_value_t = 1000)]
-    pub resources: u32,
+    /// Size of the pool of resource ids (`rm-bench000000` …) the workloads pick from
+    /// (default: the manifest's resources, else 1000).
+    #[arg(long)]
+    pub resources: Option<u32>,
+
+    /// A dataset manifest (`bench-manifest.json`, or the data directory holding it) written by
+    /// `tagd-bench load`: the pool is its resources and `list-tag` lists its target tag.
+    #[arg(long)]
+    pub manifest: Option<PathBuf>,
+
+    /// Which manifest target `list-tag` lists: the tag on about this share of the resources.
+    #[arg(long, default_value_t = 0.001)]
+    pub selectivity: f64,
+
+    /// The `list-tag` filter's key (with `--tag-value`), instead of a manifest target.
+    #[arg(long, requires = "tag_value")]
+    pub tag_key: Option<String>,
+
+    /// The `list-tag` filter's value.
+    #[arg(long, requires = "tag_key")]
+    pub tag_value: Option<String>,
+
+    /// Stop after this many operations (a listing of several pages counts once); the run is
+    /// still bounded by warmup + duration.
+    #[arg(long)]
+    pub requests: Option<u64>,
+
+    /// How requests pick their pool resource.
+    #[arg(long, value_enum, default_value_t = PoolOrder::Random)]
+    pub order: PoolOrder,
 
     /// RegionId of every request.
     #[arg(long, default_value = "cn-hangzhou")]
@@ -103,7 +134,7 @@ impl Args {
         if self.duration.is_zero() {
             bail!("--duration must be positive");
         }
-        if self.warmup + self.duration > MAX_RUN {
+        if self.warmup() + self.duration > MAX_RUN {
             bail!("warmup + duration must not exceed {}s", MAX_RUN.as_secs());
         }
         if self.threads == Some(0) {
@@ -117,11 +148,26 @@ impl Args {
                     self.workload.name()
                 );
             }
-            if self.resources == 0 || self.resources > 1_000_000 {
-                bail!("--resources must be between 1 and 1000000");
+            if self.resources == Some(0) || self.resources.is_some_and(|n| n > MAX_POOL) {
+                bail!("--resources must be between 1 and {MAX_POOL}");
             }
         }
+        if self.requests == Some(0) {
+            bail!("--requests must be at least 1");
+        }
+        if !(self.selectivity > 0.0 && self.selectivity <= 1.0) {
+            bail!("--selectivity must be in (0, 1]");
+        }
         loopback_endpoint(&self.endpoint)
+    }
+
+    /// The warmup to run with.
+    pub fn warmup(&self) -> Duration {
+        self.warmup.unwrap_or(if self.requests.is_some() {
+            Duration::ZERO
+        } else {
+            DEFAULT_WARMUP
+        })
     }
 
     /// The worker threads to run with.

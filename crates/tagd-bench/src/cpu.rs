@@ -1,4 +1,5 @@
-//! CPU time of a process from `/proc/<pid>/stat` (utime + stime, all threads).
+//! CPU time of a process from `/proc/<pid>/stat` (utime + stime, all threads), and its memory
+//! from `/proc/<pid>/status`.
 //!
 //! `/proc` rather than `getrusage`: the workspace forbids `unsafe`, and the server's time can
 //! only be read this way anyway, so both sides are measured the same way. The values are in
@@ -18,6 +19,25 @@ pub fn process_cpu_seconds(pid: Option<u32>) -> io::Result<f64> {
     let text = std::fs::read_to_string(&path)?;
     parse_stat(&text)
         .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidData, format!("cannot parse {path}")))
+}
+
+/// A `kB` field of `/proc/<pid>/status` (`VmRSS`, `VmHWM`, …) of `pid` (this process for
+/// `None`), in KiB.
+pub fn status_kib(pid: Option<u32>, field: &str) -> io::Result<u64> {
+    let path = match pid {
+        Some(pid) => format!("/proc/{pid}/status"),
+        None => "/proc/self/status".to_owned(),
+    };
+    let text = std::fs::read_to_string(&path)?;
+    parse_status_kib(&text, field)
+        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidData, format!("no {field} in {path}")))
+}
+
+fn parse_status_kib(text: &str, field: &str) -> Option<u64> {
+    text.lines().find_map(|line| {
+        let rest = line.strip_prefix(field)?.strip_prefix(':')?;
+        rest.split_whitespace().next()?.parse().ok()
+    })
 }
 
 /// Ticks of utime (field 14) + stime (field 15) of a `stat` line, in seconds. The command name
@@ -47,5 +67,14 @@ mod tests {
     #[test]
     fn reads_this_process() {
         assert!(process_cpu_seconds(None).unwrap() >= 0.0);
+        assert!(status_kib(None, "VmRSS").unwrap() > 0);
+    }
+
+    #[test]
+    fn parses_status_fields() {
+        let text = "Name:\ttagd\nVmHWM:\t  123456 kB\nVmRSS:\t   65432 kB\n";
+        assert_eq!(parse_status_kib(text, "VmRSS"), Some(65432));
+        assert_eq!(parse_status_kib(text, "VmHWM"), Some(123_456));
+        assert_eq!(parse_status_kib(text, "VmSwap"), None);
     }
 }

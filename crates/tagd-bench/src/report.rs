@@ -6,9 +6,11 @@ use std::fmt::Write as _;
 
 use serde::Serialize;
 
+use hdrhistogram::Histogram;
+
 use crate::cli::SignScheme;
 use crate::runner::RunResult;
-use crate::workload::Workload;
+use crate::workload::{PoolOrder, Workload};
 
 /// The run's settings, echoed in the summary so two JSON files can be compared on their own.
 #[derive(Debug, Clone, Serialize)]
@@ -23,6 +25,13 @@ pub struct ConfigSummary {
     pub resources: u32,
     pub region: String,
     pub server_pid: Option<u32>,
+    /// `--requests`: the run stopped after this many operations.
+    pub requests: Option<u64>,
+    pub order: PoolOrder,
+    /// `key=value` of the `list-tag` filter (and the mix's list page).
+    pub list_filter: Option<String>,
+    /// The dataset manifest the run targeted.
+    pub manifest: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -74,8 +83,14 @@ pub struct Summary {
     pub transport_errors: BTreeMap<String, u64>,
     /// Paginated listings read to their last page (each page is one request).
     pub listings_completed: u64,
-    /// In microseconds.
+    /// Tags written per second by successful calls (write workloads only).
+    pub tags_per_second: Option<f64>,
+    /// In microseconds, per request (per page for listings).
     pub latency_us: Latency,
+    /// Per kind of request (the mix's `list-id`, `list-tag-page`, `tag`, `untag`), in µs.
+    pub latency_by_label_us: BTreeMap<String, Latency>,
+    /// Whole listings, first page to last (`list-tag`), in µs.
+    pub listing_latency_us: Option<Latency>,
     pub client_cpu: ClientCpu,
     pub server_cpu: Option<ServerCpu>,
 }
@@ -86,17 +101,8 @@ impl Summary {
         let measured = result.measured.as_secs_f64();
         let wall = result.cpu_wall.as_secs_f64();
         let requests = stats.requests();
-        let histogram = &stats.latency_us;
-        let latency = Latency {
-            count: histogram.len(),
-            min: histogram.min(),
-            mean: histogram.mean(),
-            p50: histogram.value_at_quantile(0.50),
-            p90: histogram.value_at_quantile(0.90),
-            p99: histogram.value_at_quantile(0.99),
-            p999: histogram.value_at_quantile(0.999),
-            max: histogram.max(),
-        };
+        let latency = Latency::of(&stats.latency_us);
+        let tags_per_call = config.workload.tags_per_call();
         let server_cpu = match (config.server_pid, result.server_cpu_seconds) {
             (Some(pid), Some(cpu_seconds)) => Some(ServerCpu {
                 pid,
@@ -126,7 +132,16 @@ impl Summary {
                 .map(|(kind, count)| ((*kind).to_owned(), *count))
                 .collect(),
             listings_completed: stats.listings_completed,
+            tags_per_second: (tags_per_call > 0)
+                .then(|| ratio((stats.ok * tags_per_call) as f64, measured)),
             latency_us: latency,
+            latency_by_label_us: stats
+                .by_label
+                .iter()
+                .map(|(label, histogram)| ((*label).to_owned(), Latency::of(histogram)))
+                .collect(),
+            listing_latency_us: (!stats.listing_us.is_empty())
+                .then(|| Latency::of(&stats.listing_us)),
             client_cpu: ClientCpu {
                 cpu_seconds: result.client_cpu_seconds,
                 wall_seconds: wall,
@@ -200,13 +215,43 @@ impl Summary {
                 );
             }
         }
+        if let Some(filter) = &self.config.list_filter
+            && matches!(self.config.workload, Workload::ListTag | Workload::Mix)
+        {
+            let _ = writeln!(out, "tag filter: {filter}");
+        }
         if self.listings_completed > 0 {
-            let _ = writeln!(
+            let _ = write!(
                 out,
                 "listings read to the end: {} ({:.1} pages each)",
                 self.listings_completed,
                 ratio(self.ok as f64, self.listings_completed as f64)
             );
+            if let Some(listing) = &self.listing_latency_us {
+                let _ = write!(
+                    out,
+                    "; per listing p50 {} ms, p99 {} ms, max {} ms",
+                    millis(listing.p50),
+                    millis(listing.p99),
+                    millis(listing.max)
+                );
+            }
+            out.push('\n');
+        }
+        if self.latency_by_label_us.len() > 1 {
+            for (label, latency) in &self.latency_by_label_us {
+                let _ = writeln!(
+                    out,
+                    "  {label:<14} {:>9} requests  p50 {} ms  p99 {} ms  max {} ms",
+                    latency.count,
+                    millis(latency.p50),
+                    millis(latency.p99),
+                    millis(latency.max)
+                );
+            }
+        }
+        if let Some(tags) = self.tags_per_second {
+            let _ = writeln!(out, "tags written: {tags:.0}/s (durable when acknowledged)");
         }
         let _ = write!(
             out,
@@ -232,6 +277,21 @@ impl Summary {
             (false, _) => "-",
             (true, SignScheme::V1) => "v1",
             (true, SignScheme::V3) => "v3",
+        }
+    }
+}
+
+impl Latency {
+    pub fn of(histogram: &Histogram<u64>) -> Self {
+        Self {
+            count: histogram.len(),
+            min: histogram.min(),
+            mean: histogram.mean(),
+            p50: histogram.value_at_quantile(0.50),
+            p90: histogram.value_at_quantile(0.90),
+            p99: histogram.value_at_quantile(0.99),
+            p999: histogram.value_at_quantile(0.999),
+            max: histogram.max(),
         }
     }
 }
@@ -278,6 +338,10 @@ mod tests {
             resources: 1000,
             region: "cn-hangzhou".to_owned(),
             server_pid: Some(42),
+            requests: None,
+            order: PoolOrder::Random,
+            list_filter: None,
+            manifest: None,
         }
     }
 
@@ -291,6 +355,7 @@ mod tests {
                 StatusCode::OK
             };
             stats.record_response(
+                "list-tag",
                 status,
                 Duration::from_micros(micros),
                 br#"{"Code":"InvalidResourceId.NotFound"}"#,
@@ -353,5 +418,9 @@ mod tests {
         assert_eq!(json["latency_us"]["p99"], 990);
         assert_eq!(json["by_status"]["200"], 999);
         assert_eq!(json["server_cpu"]["pid"], 42);
+        assert_eq!(json["latency_by_label_us"]["list-tag"]["count"], 1000);
+        assert!(json["tags_per_second"].is_null());
+        assert!(json["listing_latency_us"].is_null());
+        assert_eq!(json["config"]["order"], "random");
     }
 }

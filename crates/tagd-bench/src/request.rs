@@ -157,7 +157,7 @@ pub fn next_token(body: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::workload::{ResourcePool, Rng, Workload};
+    use crate::workload::{PoolOrder, ResourcePool, Rng, Targets, Workload};
     use tagd_aliyun::params::Params;
 
     const SECRET: &str = "benchsecret000000000000000000";
@@ -173,7 +173,12 @@ mod tests {
     }
 
     fn w1_operation() -> Operation {
-        Workload::Tag.operation(ResourcePool { size: 100 }, &mut Rng::new(11))
+        let targets = Targets {
+            pool: ResourcePool { size: 100 },
+            order: PoolOrder::Random,
+            list_filter: None,
+        };
+        Workload::Tag.operation(&targets, &mut Rng::new(11), 0)
     }
 
     /// What the server does with a V1 request: parse the query, rebuild the string to sign,

@@ -4,6 +4,8 @@
 //! Timeline: warmup (nothing recorded) → recorded window of `duration` → stop. A request is
 //! recorded only if it both started and finished inside the window; requests still in flight at
 //! the end are abandoned, so a run never outlasts warmup + duration (plus the final join).
+//! With `--requests N` the run also stops once N operations were issued and answered (a
+//! listing of several pages is one operation); the window then ends with the last answer.
 //! Each task keeps its own histogram and counters and the runner merges them at the end, so the
 //! hot path shares only two relaxed counters (for `--progress`).
 
@@ -26,7 +28,7 @@ use tokio::time::{Instant, sleep_until, timeout_at};
 
 use crate::cpu;
 use crate::request::{self, Signer};
-use crate::workload::{Operation, ResourcePool, Rng, RpcCall, Workload, next_page};
+use crate::workload::{Operation, Rng, RpcCall, Targets, Workload, next_page};
 
 /// Highest latency the histograms track (longer ones are clamped to it).
 const MAX_LATENCY_US: u64 = 3_600_000_000;
@@ -41,7 +43,9 @@ pub struct RunConfig {
     pub duration: Duration,
     pub addr: SocketAddr,
     pub signer: Signer,
-    pub pool: ResourcePool,
+    pub targets: Targets,
+    /// Stop after this many operations (each listing counts once).
+    pub requests: Option<u64>,
     pub progress: bool,
     pub server_pid: Option<u32>,
 }
@@ -60,6 +64,20 @@ pub struct Stats {
     pub transport_errors: BTreeMap<&'static str, u64>,
     /// Paginated listings whose last page was read in the window (`list-tag`).
     pub listings_completed: u64,
+    /// Latency of whole listings (first page sent → last page read), in µs.
+    pub listing_us: Histogram<u64>,
+    /// Latency per kind of request ([`Operation::label`]), in µs.
+    pub by_label: BTreeMap<&'static str, Histogram<u64>>,
+}
+
+fn histogram() -> Histogram<u64> {
+    Histogram::new_with_bounds(1, MAX_LATENCY_US, 3).expect("static histogram bounds are valid")
+}
+
+fn micros(latency: Duration) -> u64 {
+    u64::try_from(latency.as_micros())
+        .unwrap_or(u64::MAX)
+        .max(1)
 }
 
 impl Default for Stats {
@@ -71,13 +89,14 @@ impl Default for Stats {
 impl Stats {
     pub fn new() -> Self {
         Self {
-            latency_us: Histogram::new_with_bounds(1, MAX_LATENCY_US, 3)
-                .expect("static histogram bounds are valid"),
+            latency_us: histogram(),
             ok: 0,
             by_status: BTreeMap::new(),
             by_code: BTreeMap::new(),
             transport_errors: BTreeMap::new(),
             listings_completed: 0,
+            listing_us: histogram(),
+            by_label: BTreeMap::new(),
         }
     }
 
@@ -86,15 +105,30 @@ impl Stats {
         self.by_status.values().sum::<u64>() + self.transport_errors.values().sum::<u64>()
     }
 
-    pub fn record_response(&mut self, status: StatusCode, latency: Duration, body: &[u8]) {
-        let micros = u64::try_from(latency.as_micros()).unwrap_or(u64::MAX);
-        self.latency_us.saturating_record(micros.max(1));
+    pub fn record_response(
+        &mut self,
+        label: &'static str,
+        status: StatusCode,
+        latency: Duration,
+        body: &[u8],
+    ) {
+        let micros = micros(latency);
+        self.latency_us.saturating_record(micros);
+        self.by_label
+            .entry(label)
+            .or_insert_with(histogram)
+            .saturating_record(micros);
         *self.by_status.entry(status.as_u16()).or_default() += 1;
         if status == StatusCode::OK {
             self.ok += 1;
         } else if !status.is_success() {
             *self.by_code.entry(request::error_code(body)).or_default() += 1;
         }
+    }
+
+    pub fn record_listing(&mut self, latency: Duration) {
+        self.listings_completed += 1;
+        self.listing_us.saturating_record(micros(latency));
     }
 
     pub fn record_transport_error(&mut self, kind: &'static str) {
@@ -104,6 +138,14 @@ impl Stats {
     pub fn merge(&mut self, other: &Stats) {
         // Both histograms have the same bounds, so adding cannot fail.
         let _ = self.latency_us.add(&other.latency_us);
+        let _ = self.listing_us.add(&other.listing_us);
+        for (label, histogram) in &other.by_label {
+            let _ = self
+                .by_label
+                .entry(label)
+                .or_insert_with(self::histogram)
+                .add(histogram);
+        }
         self.ok += other.ok;
         self.listings_completed += other.listings_completed;
         for (status, count) in &other.by_status {
@@ -121,7 +163,7 @@ impl Stats {
 /// The merged counters plus the CPU time measured over the recorded window.
 pub struct RunResult {
     pub stats: Stats,
-    /// The recorded window (`--duration`).
+    /// The recorded window: `--duration`, or less when `--requests` ended the run sooner.
     pub measured: Duration,
     /// Wall time between the two CPU samples (≈ `measured`).
     pub cpu_wall: Duration,
@@ -135,6 +177,8 @@ pub struct RunResult {
 struct Progress {
     completed: AtomicU64,
     failed: AtomicU64,
+    /// Operations handed out so far (the next one's number).
+    issued: AtomicU64,
 }
 
 /// When the recorded window opens and closes.
@@ -153,13 +197,11 @@ pub async fn run(config: RunConfig) -> anyhow::Result<RunResult> {
         end: begin + config.warmup + config.duration,
     };
     let progress = Arc::new(Progress::default());
-    let mut tasks = Vec::with_capacity(config.connections);
+    let mut tasks = tokio::task::JoinSet::new();
     for _ in 0..config.connections {
         let config = Arc::clone(&config);
         let progress = Arc::clone(&progress);
-        tasks.push(tokio::spawn(async move {
-            connection_loop(&config, &progress, window).await
-        }));
+        tasks.spawn(async move { connection_loop(&config, &progress, window).await });
     }
     let reporter = config.progress.then(|| {
         let progress = Arc::clone(&progress);
@@ -172,16 +214,28 @@ pub async fn run(config: RunConfig) -> anyhow::Result<RunResult> {
         .server_pid
         .and_then(|pid| cpu::process_cpu_seconds(Some(pid)).ok());
     let sampled_at = Instant::now();
-    sleep_until(window.end).await;
+    let mut stats = Stats::new();
+    // Until the window closes, or every connection is done (`--requests` reached).
+    let mut ended_early = false;
+    loop {
+        tokio::select! {
+            joined = tasks.join_next() => match joined {
+                Some(task) => stats.merge(&task?),
+                None => {
+                    ended_early = true;
+                    break;
+                }
+            },
+            () = sleep_until(window.end) => break,
+        }
+    }
     let client_after = cpu::process_cpu_seconds(None)?;
     let server_after = config
         .server_pid
         .and_then(|pid| cpu::process_cpu_seconds(Some(pid)).ok());
     let cpu_wall = sampled_at.elapsed();
-
-    let mut stats = Stats::new();
-    for task in tasks {
-        stats.merge(&task.await?);
+    while let Some(task) = tasks.join_next().await {
+        stats.merge(&task?);
     }
     if let Some(reporter) = reporter {
         reporter.abort();
@@ -193,7 +247,11 @@ pub async fn run(config: RunConfig) -> anyhow::Result<RunResult> {
     };
     Ok(RunResult {
         stats,
-        measured: config.duration,
+        measured: if ended_early {
+            cpu_wall.min(config.duration)
+        } else {
+            config.duration
+        },
         cpu_wall,
         client_cpu_seconds: client_after - client_before,
         server_cpu_seconds,
@@ -226,8 +284,10 @@ async fn connection_loop(config: &RunConfig, progress: &Progress, window: Window
     let mut rng = Rng::from_entropy();
     let in_window =
         |started: Instant, finished: Instant| started >= window.start && finished <= window.end;
-    // The next page of a paginated listing, fetched before a new operation is drawn.
+    // The next page of a paginated listing, fetched before a new operation is drawn, and when
+    // that listing's first page was sent.
     let mut next: Option<RpcCall> = None;
+    let mut listing_started = Instant::now();
     while Instant::now() < window.end {
         let attempt = Instant::now();
         let (mut sender, connection) = match timeout_at(window.end, connect(config.addr)).await {
@@ -245,12 +305,22 @@ async fn connection_loop(config: &RunConfig, progress: &Progress, window: Window
         // The connection is driven in this task (no spawn), so a request wakes one task only.
         let mut connection = pin!(connection);
         loop {
+            let fresh = next.is_none();
             let operation = match next.take() {
                 Some(call) => Operation::Rpc(call),
-                None => config.workload.operation(config.pool, &mut rng),
+                None => {
+                    let ticket = progress.issued.fetch_add(1, Ordering::Relaxed);
+                    if config.requests.is_some_and(|limit| ticket >= limit) {
+                        return stats;
+                    }
+                    config.workload.operation(&config.targets, &mut rng, ticket)
+                }
             };
             let request = config.signer.request(&operation);
             let started = Instant::now();
+            if fresh {
+                listing_started = started;
+            }
             let outcome = tokio::select! {
                 biased;
                 outcome = exchange(&mut sender, request) => outcome.map_err(|_| "send"),
@@ -266,15 +336,15 @@ async fn connection_loop(config: &RunConfig, progress: &Progress, window: Window
                         progress.failed.fetch_add(1, Ordering::Relaxed);
                     }
                     if recorded {
-                        stats.record_response(status, finished - started, &body);
+                        stats.record_response(operation.label(), status, finished - started, &body);
                     }
                     if status == StatusCode::OK
                         && config.workload.paginates()
                         && let Operation::Rpc(call) = &operation
                     {
                         next = next_page(call, &request::next_token(&body));
-                        if next.is_none() && recorded {
-                            stats.listings_completed += 1;
+                        if next.is_none() && in_window(listing_started, finished) {
+                            stats.record_listing(finished - listing_started);
                         }
                     }
                 }
@@ -324,16 +394,22 @@ mod tests {
     #[test]
     fn stats_count_and_merge() {
         let mut a = Stats::new();
-        a.record_response(StatusCode::OK, Duration::from_micros(100), b"{}");
+        a.record_response("tag", StatusCode::OK, Duration::from_micros(100), b"{}");
         a.record_response(
+            "tag",
             StatusCode::BAD_REQUEST,
             Duration::from_micros(300),
             br#"{"Code":"InvalidParameter"}"#,
         );
         let mut b = Stats::new();
-        b.record_response(StatusCode::OK, Duration::from_micros(200), b"{}");
+        b.record_response("list-id", StatusCode::OK, Duration::from_micros(200), b"{}");
         b.record_transport_error("send");
+        b.record_listing(Duration::from_micros(5000));
         a.merge(&b);
+        assert_eq!(a.by_label["tag"].len(), 2);
+        assert_eq!(a.by_label["list-id"].len(), 1);
+        assert_eq!(a.listings_completed, 1);
+        assert!(a.listing_us.equivalent(a.listing_us.max(), 5000));
         assert_eq!(a.ok, 2);
         assert_eq!(a.requests(), 4);
         assert_eq!(a.by_status[&200], 2);

@@ -2,9 +2,8 @@
 //! that builds its next [`Operation`]; signing and sending are the same for all of them
 //! ([`crate::request`]).
 //!
-//! To add one: a variant, its name, and a builder here. A batch workload (50 resources × 20
-//! tags) is another builder; a weighted mix is a variant that draws one of the others per request;
-//! another dialect (Baidu BCE) is a new [`Operation`] variant with its own signer.
+//! To add one: a variant, its name, and a builder here. Another dialect (Baidu BCE) is a new
+//! [`Operation`] variant with its own signer.
 
 use clap::ValueEnum;
 use serde::Serialize;
@@ -26,13 +25,57 @@ pub enum Workload {
     Healthz,
     /// W1: RDS `TagResources`, one resource of the pool × the five W1 tags.
     Tag,
-    /// RDS `ListTagResources` of one resource of the pool (`ResourceId.1`).
+    /// W2: RDS `TagResources`, 50 resources of the bulk pool (`rm-bulk…`) × 20 tags.
+    TagBatch,
+    /// W3: RDS `ListTagResources` of one resource of the pool (`ResourceId.1`).
     ListId,
-    /// RDS `ListTagResources` by `Tag.1` = `env`=<value>, following `NextToken` to the end; each
-    /// page is one request.
+    /// W4: RDS `ListTagResources` by `Tag.1` = the target key=value (from `--manifest` or
+    /// `--tag-key/--tag-value`; `env=<random>` without either), following `NextToken` to the
+    /// end; each page is one request.
     ListTag,
-    /// RDS `UntagResources` of the `cost` tag from one resource of the pool.
+    /// W5: 80% reads, 20% writes: 60% `list-id`, 20% the first page of `list-tag`, 15% `tag`,
+    /// 5% `untag`.
+    Mix,
+    /// W6: RDS `UntagResources` of the `cost` tag from one resource of the pool.
     Untag,
+}
+
+/// W5's operations and their weights (percent): reads 80, writes 20.
+pub const MIX: [(MixOp, u32); 4] = [
+    (MixOp::ListId, 60),
+    (MixOp::ListTagPage, 20),
+    (MixOp::Tag, 15),
+    (MixOp::Untag, 5),
+];
+
+/// One kind of request of the W5 mix.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum MixOp {
+    ListId,
+    /// The first page only of a `list-tag` listing.
+    ListTagPage,
+    Tag,
+    Untag,
+}
+
+impl MixOp {
+    #[cfg(test)]
+    pub fn is_read(self) -> bool {
+        matches!(self, Self::ListId | Self::ListTagPage)
+    }
+
+    /// Draws one operation with the weights of [`MIX`].
+    pub fn pick(rng: &mut Rng) -> Self {
+        let total: u32 = MIX.iter().map(|(_, weight)| weight).sum();
+        let mut draw = u32::try_from(rng.below(total as usize)).unwrap_or(0);
+        for (op, weight) in MIX {
+            if draw < weight {
+                return op;
+            }
+            draw -= weight;
+        }
+        MIX[MIX.len() - 1].0
+    }
 }
 
 /// One request, before signing.
@@ -44,6 +87,16 @@ pub enum Operation {
     Rpc(RpcCall),
 }
 
+impl Operation {
+    /// What the request is, for the per-kind latency breakdown (`list-id`, `tag`, …).
+    pub fn label(&self) -> &'static str {
+        match self {
+            Self::Get(_) => "healthz",
+            Self::Rpc(call) => call.label,
+        }
+    }
+}
+
 /// An Alibaba RPC call: the action and its own parameters, without the common ones
 /// (`AccessKeyId`, `Timestamp`, `SignatureNonce`, `RegionId`, …), which the signer adds.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -51,6 +104,42 @@ pub struct RpcCall {
     pub action: &'static str,
     pub version: &'static str,
     pub params: Vec<(String, String)>,
+    /// The kind of request, for the latency breakdown (a workload name).
+    pub label: &'static str,
+}
+
+/// Which pool resource a request picks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PoolOrder {
+    /// Uniformly at random, with random tag values.
+    Random,
+    /// Request k takes resource k mod pool (batch k takes 50 from 50k), and `tag` writes the
+    /// deterministic values of [`fixed_w1_tags`]: with `--requests N` every resource is written
+    /// once, as `bench/compare.py` does on moto.
+    Sequential,
+}
+
+/// Everything a workload draws from besides its random generator.
+#[derive(Clone, Debug)]
+pub struct Targets {
+    pub pool: ResourcePool,
+    pub order: PoolOrder,
+    /// The `Tag.1.Key` / `Tag.1.Value` of `list-tag` and of the mix's list page; `None`: a
+    /// random `env` value.
+    pub list_filter: Option<(String, String)>,
+}
+
+impl Targets {
+    /// The pool index request `ticket` works on.
+    fn index(&self, rng: &mut Rng, ticket: u64) -> u32 {
+        match self.order {
+            PoolOrder::Random => self.pool.pick_index(rng),
+            PoolOrder::Sequential => {
+                u32::try_from(ticket % u64::from(self.pool.size.max(1))).unwrap_or(0)
+            }
+        }
+    }
 }
 
 impl Workload {
@@ -59,8 +148,10 @@ impl Workload {
         match self {
             Self::Healthz => "healthz",
             Self::Tag => "tag",
+            Self::TagBatch => "tag-batch",
             Self::ListId => "list-id",
             Self::ListTag => "list-tag",
+            Self::Mix => "mix",
             Self::Untag => "untag",
         }
     }
@@ -76,54 +167,136 @@ impl Workload {
         matches!(self, Self::ListTag)
     }
 
-    /// The next operation of this workload.
-    pub fn operation(self, pool: ResourcePool, rng: &mut Rng) -> Operation {
+    /// Tags written per successful request (0 for reads; for the mix, none is counted).
+    pub fn tags_per_call(self) -> u64 {
+        match self {
+            Self::Tag => W1_TAG_KEYS.len() as u64,
+            Self::TagBatch => (BATCH_RESOURCES * BATCH_TAGS) as u64,
+            _ => 0,
+        }
+    }
+
+    /// The next operation of this workload; `ticket` numbers the operations of the run.
+    pub fn operation(self, targets: &Targets, rng: &mut Rng, ticket: u64) -> Operation {
         match self {
             Self::Healthz => Operation::Get("/healthz"),
-            Self::Tag => Operation::Rpc(tag_one_resource(pool, rng)),
-            Self::ListId => Operation::Rpc(list_by_id(pool, rng)),
-            Self::ListTag => Operation::Rpc(list_by_env_tag(rng)),
-            Self::Untag => Operation::Rpc(untag_cost(pool, rng)),
+            Self::Tag => Operation::Rpc(tag_one_resource(targets, rng, ticket)),
+            Self::TagBatch => Operation::Rpc(tag_batch(targets, rng, ticket)),
+            Self::ListId => Operation::Rpc(list_by_id(targets, rng, ticket)),
+            Self::ListTag => Operation::Rpc(list_by_tag(targets, rng, "list-tag")),
+            Self::Untag => Operation::Rpc(untag_cost(targets, rng, ticket)),
+            Self::Mix => Operation::Rpc(match MixOp::pick(rng) {
+                MixOp::ListId => list_by_id(targets, rng, ticket),
+                MixOp::ListTagPage => list_by_tag(targets, rng, "list-tag-page"),
+                MixOp::Tag => tag_one_resource(targets, rng, ticket),
+                MixOp::Untag => untag_cost(targets, rng, ticket),
+            }),
         }
     }
 }
 
-/// W1: `TagResources` of one pool resource with the five W1 tags and small random values.
-fn tag_one_resource(pool: ResourcePool, rng: &mut Rng) -> RpcCall {
-    let mut params = rds_params(pool.pick(rng));
-    for (index, key) in W1_TAG_KEYS.iter().enumerate() {
-        let value = match *key {
-            "env" => ENV_VALUES[rng.below(ENV_VALUES.len())].to_owned(),
-            "team" => format!("team-{}", rng.below(8)),
-            "app" => format!("app-{}", rng.below(32)),
-            "owner" => format!("user-{}", rng.below(64)),
-            _ => format!("cc-{}", rng.below(16)),
-        };
-        let n = index + 1;
-        params.push((format!("Tag.{n}.Key"), (*key).to_owned()));
+/// Resources per W2 call (the RDS per-call limit).
+pub const BATCH_RESOURCES: usize = 50;
+/// Tags per W2 call (the RDS per-call and per-resource limit).
+pub const BATCH_TAGS: usize = 20;
+
+/// The W1 tags resource `index` gets in sequential order: fixed by the index, so another
+/// client (moto's, in `bench/compare.py`) can write the same. `cost=cc-<k>` matches exactly 1%
+/// of a pool whose size is a multiple of 100.
+pub fn fixed_w1_tags(index: u32) -> [(&'static str, String); 5] {
+    [
+        (
+            "env",
+            ENV_VALUES[index as usize % ENV_VALUES.len()].to_owned(),
+        ),
+        ("team", format!("team-{}", index % 8)),
+        ("app", format!("app-{}", index % 32)),
+        ("owner", format!("user-{}", index % 64)),
+        ("cost", format!("cc-{}", index % 100)),
+    ]
+}
+
+/// W1: `TagResources` of one pool resource with the five W1 tags.
+fn tag_one_resource(targets: &Targets, rng: &mut Rng, ticket: u64) -> RpcCall {
+    let index = targets.index(rng, ticket);
+    let mut params = rds_params(targets.pool.id(index));
+    let tags = match targets.order {
+        PoolOrder::Sequential => fixed_w1_tags(index),
+        PoolOrder::Random => [
+            ("env", ENV_VALUES[rng.below(ENV_VALUES.len())].to_owned()),
+            ("team", format!("team-{}", rng.below(8))),
+            ("app", format!("app-{}", rng.below(32))),
+            ("owner", format!("user-{}", rng.below(64))),
+            ("cost", format!("cc-{}", rng.below(100))),
+        ],
+    };
+    for (position, (key, value)) in tags.into_iter().enumerate() {
+        let n = position + 1;
+        params.push((format!("Tag.{n}.Key"), key.to_owned()));
         params.push((format!("Tag.{n}.Value"), value));
     }
-    rds_call("TagResources", params)
+    rds_call("TagResources", params, "tag")
 }
 
-fn list_by_id(pool: ResourcePool, rng: &mut Rng) -> RpcCall {
-    rds_call("ListTagResources", rds_params(pool.pick(rng)))
+/// W2: `TagResources` of 50 consecutive resources of the bulk pool × 20 tags `bulk-00` …
+/// `bulk-19`, each with a random value (so every call really changes the index).
+fn tag_batch(targets: &Targets, rng: &mut Rng, ticket: u64) -> RpcCall {
+    let size = u64::from(targets.pool.size.max(1));
+    let first = match targets.order {
+        PoolOrder::Random => rng.next_u64() % size,
+        PoolOrder::Sequential => (ticket * BATCH_RESOURCES as u64) % size,
+    };
+    let mut params = vec![("ResourceType".to_owned(), RESOURCE_TYPE.to_owned())];
+    for n in 0..BATCH_RESOURCES.min(targets.pool.size as usize) {
+        let index = (first + n as u64) % size;
+        params.push((format!("ResourceId.{}", n + 1), bulk_id(index)));
+    }
+    for n in 0..BATCH_TAGS {
+        params.push((format!("Tag.{}.Key", n + 1), format!("bulk-{n:02}")));
+        params.push((
+            format!("Tag.{}.Value", n + 1),
+            format!("b-{}", rng.below(1000)),
+        ));
+    }
+    rds_call("TagResources", params, "tag-batch")
 }
 
-fn list_by_env_tag(rng: &mut Rng) -> RpcCall {
-    let value = ENV_VALUES[rng.below(ENV_VALUES.len())];
+/// The id of W2's bulk resource `index` (a pool apart from the dataset's, whose resources may
+/// already carry 20 tags).
+pub fn bulk_id(index: u64) -> String {
+    format!("rm-bulk{index:06}")
+}
+
+fn list_by_id(targets: &Targets, rng: &mut Rng, ticket: u64) -> RpcCall {
+    let index = targets.index(rng, ticket);
+    rds_call(
+        "ListTagResources",
+        rds_params(targets.pool.id(index)),
+        "list-id",
+    )
+}
+
+fn list_by_tag(targets: &Targets, rng: &mut Rng, label: &'static str) -> RpcCall {
+    let (key, value) = match &targets.list_filter {
+        Some((key, value)) => (key.clone(), value.clone()),
+        None => (
+            "env".to_owned(),
+            ENV_VALUES[rng.below(ENV_VALUES.len())].to_owned(),
+        ),
+    };
     let params = vec![
         ("ResourceType".to_owned(), RESOURCE_TYPE.to_owned()),
-        ("Tag.1.Key".to_owned(), "env".to_owned()),
-        ("Tag.1.Value".to_owned(), value.to_owned()),
+        ("Tag.1.Key".to_owned(), key),
+        ("Tag.1.Value".to_owned(), value),
     ];
-    rds_call("ListTagResources", params)
+    rds_call("ListTagResources", params, label)
 }
 
-fn untag_cost(pool: ResourcePool, rng: &mut Rng) -> RpcCall {
-    let mut params = rds_params(pool.pick(rng));
+fn untag_cost(targets: &Targets, rng: &mut Rng, ticket: u64) -> RpcCall {
+    let index = targets.index(rng, ticket);
+    let mut params = rds_params(targets.pool.id(index));
     params.push(("TagKey.1".to_owned(), "cost".to_owned()));
-    rds_call("UntagResources", params)
+    rds_call("UntagResources", params, "untag")
 }
 
 /// `ResourceType` and `ResourceId.1`, what every single-resource RDS call starts with.
@@ -134,11 +307,12 @@ fn rds_params(resource_id: String) -> Vec<(String, String)> {
     ]
 }
 
-fn rds_call(action: &'static str, params: Vec<(String, String)>) -> RpcCall {
+fn rds_call(action: &'static str, params: Vec<(String, String)>, label: &'static str) -> RpcCall {
     RpcCall {
         action,
         version: RDS_VERSION,
         params,
+        label,
     }
 }
 
@@ -162,14 +336,20 @@ pub struct ResourcePool {
 }
 
 impl ResourcePool {
+    /// The same ids `tagd-bench load` creates ([`crate::dataset::resource_id`]).
     pub fn id(self, index: u32) -> String {
-        format!("rm-bench{index:06}")
+        crate::dataset::resource_id(u64::from(index))
     }
 
+    /// A uniformly chosen index of the pool.
+    pub fn pick_index(self, rng: &mut Rng) -> u32 {
+        u32::try_from(rng.below(self.size.max(1) as usize)).unwrap_or(0)
+    }
+
+    #[cfg(test)]
     /// A uniformly chosen id of the pool.
     pub fn pick(self, rng: &mut Rng) -> String {
-        let index = u32::try_from(rng.below(self.size as usize)).unwrap_or(0);
-        self.id(index)
+        self.id(self.pick_index(rng))
     }
 }
 
@@ -217,10 +397,26 @@ mod tests {
             .map(|(_, v)| v.as_str())
     }
 
+    fn targets(size: u32, order: PoolOrder) -> Targets {
+        Targets {
+            pool: ResourcePool { size },
+            order,
+            list_filter: None,
+        }
+    }
+
+    fn rpc(workload: Workload, targets: &Targets, rng: &mut Rng, ticket: u64) -> RpcCall {
+        match workload.operation(targets, rng, ticket) {
+            Operation::Rpc(call) => call,
+            Operation::Get(path) => panic!("{path} is not an rpc call"),
+        }
+    }
+
     #[test]
     fn w1_tags_one_pool_resource_with_five_tags() {
         let mut rng = Rng::new(7);
-        let Operation::Rpc(call) = Workload::Tag.operation(ResourcePool { size: 10 }, &mut rng)
+        let Operation::Rpc(call) =
+            Workload::Tag.operation(&targets(10, PoolOrder::Random), &mut rng, 0)
         else {
             panic!("tag is an rpc call");
         };
@@ -250,11 +446,110 @@ mod tests {
     #[test]
     fn next_page_replaces_the_token_and_stops_on_empty() {
         let mut rng = Rng::new(3);
-        let first = list_by_env_tag(&mut rng);
+        let first = list_by_tag(&targets(10, PoolOrder::Random), &mut rng, "list-tag");
         let second = next_page(&first, "t1").unwrap();
         let third = next_page(&second, "t2").unwrap();
         assert_eq!(param(&third, "NextToken"), Some("t2"));
         assert_eq!(third.params.len(), first.params.len() + 1);
         assert_eq!(next_page(&third, ""), None);
+    }
+
+    #[test]
+    fn sequential_order_walks_the_pool_with_fixed_values() {
+        let targets = targets(100, PoolOrder::Sequential);
+        let mut rng = Rng::new(1);
+        for ticket in [0, 1, 99, 100, 257] {
+            let call = rpc(Workload::Tag, &targets, &mut rng, ticket);
+            let index = u32::try_from(ticket % 100).unwrap();
+            assert_eq!(
+                param(&call, "ResourceId.1"),
+                Some(format!("rm-bench{index:06}").as_str())
+            );
+            let expected = fixed_w1_tags(index);
+            assert_eq!(param(&call, "Tag.5.Key"), Some("cost"));
+            assert_eq!(param(&call, "Tag.5.Value"), Some(expected[4].1.as_str()));
+        }
+        // cost=cc-7 is on exactly 1% of a pool of 10,000.
+        let count = (0..10_000)
+            .filter(|&i| fixed_w1_tags(i)[4].1 == "cc-7")
+            .count();
+        assert_eq!(count, 100);
+    }
+
+    #[test]
+    fn w2_tags_fifty_bulk_resources_with_twenty_tags() {
+        let mut rng = Rng::new(9);
+        let call = rpc(
+            Workload::TagBatch,
+            &targets(1000, PoolOrder::Sequential),
+            &mut rng,
+            3,
+        );
+        assert_eq!(call.action, "TagResources");
+        assert_eq!(param(&call, "ResourceId.1"), Some("rm-bulk000150"));
+        assert_eq!(param(&call, "ResourceId.50"), Some("rm-bulk000199"));
+        assert_eq!(param(&call, "ResourceId.51"), None);
+        assert_eq!(param(&call, "Tag.20.Key"), Some("bulk-19"));
+        assert_eq!(param(&call, "Tag.21.Key"), None);
+        assert_eq!(Workload::TagBatch.tags_per_call(), 1000);
+        // A small pool wraps around without repeating an id within one call.
+        let small = rpc(
+            Workload::TagBatch,
+            &targets(60, PoolOrder::Random),
+            &mut rng,
+            0,
+        );
+        let ids: std::collections::BTreeSet<&str> = small
+            .params
+            .iter()
+            .filter(|(n, _)| n.starts_with("ResourceId."))
+            .map(|(_, v)| v.as_str())
+            .collect();
+        assert_eq!(ids.len(), 50);
+    }
+
+    #[test]
+    fn list_tag_uses_the_target_filter() {
+        let mut targets = targets(10, PoolOrder::Random);
+        targets.list_filter = Some(("app".to_owned(), "app-120".to_owned()));
+        let call = rpc(Workload::ListTag, &targets, &mut Rng::new(2), 0);
+        assert_eq!(param(&call, "Tag.1.Key"), Some("app"));
+        assert_eq!(param(&call, "Tag.1.Value"), Some("app-120"));
+        assert_eq!(param(&call, "ResourceId.1"), None);
+        assert_eq!(call.label, "list-tag");
+    }
+
+    #[test]
+    fn mix_is_eighty_percent_reads() {
+        let mut rng = Rng::new(12345);
+        let draws = 100_000;
+        let mut counts = std::collections::BTreeMap::new();
+        for _ in 0..draws {
+            *counts.entry(MixOp::pick(&mut rng)).or_insert(0u32) += 1;
+        }
+        for (op, weight) in MIX {
+            let share = f64::from(counts[&op]) / f64::from(draws);
+            let expected = f64::from(weight) / 100.0;
+            assert!(
+                (share - expected).abs() < 0.01,
+                "{op:?}: {share} vs {expected}"
+            );
+        }
+        let reads: u32 = counts
+            .iter()
+            .filter(|(op, _)| op.is_read())
+            .map(|(_, n)| n)
+            .sum();
+        let share = f64::from(reads) / f64::from(draws);
+        assert!((share - 0.8).abs() < 0.01, "reads {share}");
+        // The mix's operations carry their own labels, the list page never paginates.
+        let targets = targets(10, PoolOrder::Random);
+        let labels: std::collections::BTreeSet<&str> = (0..200)
+            .map(|_| rpc(Workload::Mix, &targets, &mut rng, 0).label)
+            .collect();
+        let expected: std::collections::BTreeSet<&str> =
+            ["list-id", "list-tag-page", "tag", "untag"].into();
+        assert_eq!(labels, expected);
+        assert!(!Workload::Mix.paginates());
     }
 }

@@ -208,8 +208,13 @@ impl Writer {
     }
 
     /// A durable redb commit recording that everything up to `self.seq` is in redb.
+    ///
+    /// Quick-repair saves redb's allocator state with this commit, so that opening after a
+    /// crash (which falls back to the last durable commit) does not walk the whole file: without
+    /// it, a 3.7 GB store took 12 s to reopen after SIGKILL (bench/README.md).
     fn make_durable(&self) -> Result<(), String> {
-        let txn = self.db.begin_write().map_err(|e| e.to_string())?;
+        let mut txn = self.db.begin_write().map_err(|e| e.to_string())?;
+        txn.set_quick_repair(true);
         {
             let mut meta = txn.open_table(META).map_err(|e| e.to_string())?;
             meta.insert("wal_seq", self.seq.to_be_bytes().as_slice())

@@ -66,6 +66,9 @@ pub struct ServeArgs {
     /// A tracing filter: `info`, `warn`, `tagd=debug`, ...
     #[arg(long, env = "TAGD_LOG", default_value = "info")]
     pub log: String,
+    /// The embedded store's page cache, in MiB.
+    #[arg(long, env = "TAGD_CACHE_MIB", default_value_t = 128)]
+    pub cache_mib: usize,
     /// Most tags one account's Baidu catalogue may hold (Baidu's default is 200).
     #[arg(long, env = "TAGD_BCE_TAG_QUOTA", default_value_t = 200)]
     pub bce_tag_quota: usize,

@@ -9,7 +9,7 @@ use anyhow::Context as _;
 use tagd_core::TagService;
 use tagd_core::admin::{self, RootKey};
 use tagd_server::{AppState, ServerConfig};
-use tagd_store_redb::{OpenError, RedbStore};
+use tagd_store_redb::{OpenError, RedbStore, StoreOptions};
 
 use crate::cli::{ResourceMode, ServeArgs};
 use crate::logging;
@@ -17,7 +17,11 @@ use crate::logging;
 pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     logging::init(args.log_format, &args.log);
     tagd_server::telemetry::install();
-    let store = match RedbStore::open(&args.data_dir) {
+    let options = StoreOptions {
+        cache_bytes: args.cache_mib.max(1) << 20,
+        ..StoreOptions::default()
+    };
+    let store = match RedbStore::open_with(&args.data_dir, options) {
         Ok(store) => store,
         Err(OpenError::Locked(path)) => {
             anyhow::bail!("{} is in use by another tagd process", path.display())

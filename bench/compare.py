@@ -1,0 +1,472 @@
+#!/usr/bin/env python3
+"""tagd beside moto (and the machine's HTTP ceiling), in one run on this machine, loopback only.
+
+1. Ceiling: a fresh tagd; tagd-bench against /healthz (with its own CPU share), then `wrk`
+   against the same /healthz (installed with apt-get when missing; skipped with a message if
+   that fails), so the load generator's rate can be compared with a C load generator's.
+2. For each N (default 1k, 10k, 50k), the same logical workloads on both servers:
+   - write: tag N resources with 5 tags each, one resource per call, each resource once
+     (tagd: RDS TagResources through tagd-bench, 64 connections, `--requests N --order
+     sequential`; moto: Resource Groups Tagging API tag_resources through boto3, a thread
+     pool). The tag values are the same function of the resource index on both sides.
+   - filter query: find every resource with cost=cc-7 (1% of N), paging to the end, one
+     query at a time (tagd: RDS ListTagResources, 50 rows a page; moto: get_resources with
+     TagFilters, 100 resources a page). The latency of a whole query is what is compared.
+   Each server's CPU per call is read from /proc/PID/stat, because a Python client is itself
+   the bottleneck near 1 ms per call: the CPU ratios say what the servers cost.
+3. fakecloud only if a `fakecloud` binary is on PATH; the PostgreSQL engine does not exist yet.
+
+moto 5.x comes from PyPI into its own venv (bench/.venv-moto, override with --venv).
+moto's RGTA tag_resources does not route EC2 ARNs (it answers "Service not yet supported"),
+so the resources are CloudWatch Logs log groups (arn:aws:logs:us-east-1:123456789012:
+log-group:bench-NNNNNN), created beforehand (not timed): RGTA tags and lists them.
+
+Usage: bench/compare.py [--sizes 1000,10000,50000] [--secs 10] [--threads 8]
+                        [--query-count 30] [--query-secs 60] [--skip-build] [--skip-wrk]
+Results: bench/results/compare-*.json and compare-summary.json; a markdown table on stdout.
+"""
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import benchlib  # noqa: E402
+from benchlib import RESULTS, ROOT, Tagd, log, tagd_bench  # noqa: E402
+
+MOTO_SPEC = "moto[server,logs,resourcegroupstaggingapi]>=5,<6"
+ACCOUNT = "123456789012"
+REGION = "us-east-1"
+QUERY_KEY, QUERY_VALUE = "cost", "cc-7"
+ENV_VALUES = ["prod", "staging", "dev", "test"]
+
+
+def fixed_tags(index):
+    """The W1 tags of resource `index` in sequential order (tagd-bench's fixed_w1_tags)."""
+    return {
+        "env": ENV_VALUES[index % 4],
+        "team": f"team-{index % 8}",
+        "app": f"app-{index % 32}",
+        "owner": f"user-{index % 64}",
+        "cost": f"cc-{index % 100}",
+    }
+
+
+def parse_args():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--sizes", default="1000,10000,50000")
+    parser.add_argument("--secs", type=float, default=10, help="seconds of the ceiling runs")
+    parser.add_argument("--threads", type=int, default=8, help="boto3 client threads (writes)")
+    parser.add_argument("--connections", type=int, default=64, help="tagd-bench connections (writes)")
+    parser.add_argument("--query-count", type=int, default=30, help="moto filter queries per N")
+    parser.add_argument("--tagd-query-count", type=int, default=500,
+                        help="tagd filter queries per N (more: its CPU per query needs them)")
+    parser.add_argument("--tagd-repeats", type=int, default=3,
+                        help="tagd write phases per N, each on a fresh server (median kept)")
+    parser.add_argument("--query-secs", type=float, default=60, help="time bound of those queries")
+    parser.add_argument("--write-secs", type=float, default=600, help="time bound of a write phase")
+    parser.add_argument("--venv", default=str(ROOT / "bench" / ".venv-moto"))
+    parser.add_argument("--skip-build", action="store_true")
+    parser.add_argument("--skip-wrk", action="store_true")
+    parser.add_argument("--tag", default="compare")
+    return parser.parse_args()
+
+
+# ---------------------------------------------------------------- ceiling
+
+
+def ensure_wrk():
+    if shutil.which("wrk"):
+        return True
+    log("wrk is not installed; trying apt-get install -y wrk ...")
+    for command in (["apt-get", "update", "-qq"], ["apt-get", "install", "-y", "-qq", "wrk"]):
+        if subprocess.run(command, capture_output=True, check=False).returncode != 0:
+            break
+    return shutil.which("wrk") is not None
+
+
+def run_wrk(endpoint, secs, connections):
+    threads = os.cpu_count() or 1
+    command = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{int(secs)}s", "--latency",
+               f"http://{endpoint}/healthz"]
+    log("$ " + " ".join(command))
+    started = time.monotonic()
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
+    cpu = 0.0
+    output = ""
+    while process.poll() is None:
+        try:
+            cpu = benchlib.cpu_seconds(process.pid)
+        except (FileNotFoundError, ProcessLookupError):
+            pass
+        time.sleep(0.2)
+    output = process.stdout.read()
+    wall = time.monotonic() - started
+    sys.stderr.write(output)
+    rate = None
+    for line in output.splitlines():
+        if line.startswith("Requests/sec:"):
+            rate = float(line.split()[1])
+    return {"requests_per_s": rate, "cpu_seconds_approx": cpu, "wall_seconds": wall,
+            "threads": threads, "connections": connections, "output": output}
+
+
+def ceiling(args):
+    out = {}
+    with tempfile.TemporaryDirectory(prefix="tagd-compare-") as data:
+        with Tagd(data) as server:
+            server.start()
+            run = tagd_bench(server, "healthz", RESULTS / f"{args.tag}-healthz.json",
+                             connections=args.connections, secs=args.secs, warmup=2)
+            out["tagd_bench_healthz"] = {
+                "requests_per_s": run["throughput_rps"],
+                "client_cores": run["client_cpu"]["cores_used"],
+                "server_cores": (run.get("server_cpu") or {}).get("cores_used"),
+                "p99_ms": run["latency_us"]["p99"] / 1000,
+            }
+            if args.skip_wrk:
+                out["wrk"] = {"skipped": "--skip-wrk"}
+            elif ensure_wrk():
+                out["wrk"] = run_wrk(server.endpoint, args.secs, args.connections)
+            else:
+                out["wrk"] = {"skipped": "wrk is not installed and apt-get install wrk failed"}
+                log(out["wrk"]["skipped"])
+    return out
+
+
+# ---------------------------------------------------------------- tagd side
+
+
+def tagd_side(args, size):
+    writes = []
+    for repeat in range(args.tagd_repeats):
+        with tempfile.TemporaryDirectory(prefix="tagd-compare-") as data:
+            with Tagd(data) as server:
+                server.start()
+                write = tagd_bench(
+                    server, "tag", RESULTS / f"{args.tag}-{size}-tagd-write-{repeat + 1}.json",
+                    connections=args.connections, secs=args.write_secs, warmup=0,
+                    extra=("--resources", str(size), "--requests", str(size),
+                           "--order", "sequential"))
+                writes.append(write)
+                if repeat + 1 < args.tagd_repeats:
+                    continue
+                query = tagd_bench(
+                    server, "list-tag", RESULTS / f"{args.tag}-{size}-tagd-query.json",
+                    connections=1, secs=args.query_secs, warmup=0,
+                    extra=("--resources", str(size), "--tag-key", QUERY_KEY,
+                           "--tag-value", QUERY_VALUE, "--requests", str(args.tagd_query_count)))
+                memory = server.memory()
+    writes.sort(key=lambda run: run["throughput_rps"])
+    write = writes[len(writes) // 2]
+    listing = query["listing_latency_us"] or {}
+    server_cpu = (query.get("server_cpu") or {}).get("cpu_seconds")
+    listings = query["listings_completed"]
+    return {
+        "write_calls_per_s": write["throughput_rps"],
+        "write_calls_per_s_all_repeats": [run["throughput_rps"] for run in writes],
+        "write_ok": write["ok"],
+        "write_errors": write["errors"],
+        "write_seconds": write["measured_seconds"],
+        "write_server_us_per_call": (write.get("server_cpu") or {}).get("us_per_ok"),
+        "write_client_cores": write["client_cpu"]["cores_used"],
+        "query_listings": listings,
+        "query_pages_per_listing": query["ok"] / listings if listings else None,
+        "query_p50_ms": listing.get("p50", 0) / 1000,
+        "query_p99_ms": listing.get("p99", 0) / 1000,
+        "query_page_p99_ms": query["latency_us"]["p99"] / 1000,
+        # /proc counts CPU in 10 ms ticks: None when the run used less than one.
+        "query_server_us_per_query": server_cpu * 1e6 / listings if listings and server_cpu else None,
+        "query_errors": query["errors"],
+        "memory": memory,
+    }
+
+
+# ---------------------------------------------------------------- moto side
+
+
+def ensure_moto(venv):
+    venv = Path(venv)
+    python = venv / "bin" / "python"
+    check = [str(python), "-c", "import moto, boto3, flask; print(moto.__version__)"]
+    if python.exists():
+        result = subprocess.run(check, capture_output=True, text=True, check=False)
+        if result.returncode == 0:
+            return python, result.stdout.strip()
+    log(f"installing {MOTO_SPEC} and boto3 into {venv} ...")
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    subprocess.run([str(python), "-m", "pip", "install", "-q", "--upgrade", "pip"], check=True)
+    subprocess.run([str(python), "-m", "pip", "install", "-q", MOTO_SPEC, "boto3"], check=True)
+    result = subprocess.run(check, capture_output=True, text=True, check=True)
+    return python, result.stdout.strip()
+
+
+# The boto3 side runs in the moto venv's interpreter (boto3 lives there), as a child script.
+MOTO_CLIENT = r'''
+import json, sys, time, threading
+from concurrent.futures import ThreadPoolExecutor
+import boto3
+from botocore.config import Config
+
+endpoint, size, threads, query_count, query_secs, write_secs, key, value = sys.argv[1:9]
+size, threads, query_count = int(size), int(threads), int(query_count)
+query_secs, write_secs = float(query_secs), float(write_secs)
+pid = int(sys.argv[9])
+ACCOUNT, REGION = "123456789012", "us-east-1"
+ENV = ["prod", "staging", "dev", "test"]
+
+def cpu(pid):
+    text = open(f"/proc/{pid}/stat").read()
+    fields = text[text.rindex(")") + 2:].split()
+    return (int(fields[11]) + int(fields[12])) / 100.0
+
+local = threading.local()
+def client(service):
+    name = "c_" + service
+    if not hasattr(local, name):
+        setattr(local, name, boto3.client(
+            service, endpoint_url=f"http://{endpoint}", region_name=REGION,
+            aws_access_key_id="testing", aws_secret_access_key="testing",
+            config=Config(retries={"max_attempts": 1}, max_pool_connections=4)))
+    return getattr(local, name)
+
+def name(i):
+    return f"bench-{i:06d}"
+
+def arn(i):
+    return f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:{name(i)}"
+
+def tags(i):
+    return {"env": ENV[i % 4], "team": f"team-{i % 8}", "app": f"app-{i % 32}",
+            "owner": f"user-{i % 64}", "cost": f"cc-{i % 100}"}
+
+def run_all(fn, deadline):
+    errors = []
+    latencies = []
+    def one(i):
+        if time.monotonic() > deadline:
+            return
+        started = time.monotonic()
+        try:
+            fn(i)
+        except Exception as e:  # noqa: BLE001 (counted and reported)
+            errors.append(repr(e)[:200])
+        latencies.append(time.monotonic() - started)
+    with ThreadPoolExecutor(threads) as pool:
+        list(pool.map(one, range(size)))
+    return latencies, errors
+
+out = {}
+# Setup (not timed as a result): the log groups RGTA will tag and list.
+started = time.monotonic()
+_, errors = run_all(lambda i: client("logs").create_log_group(logGroupName=name(i)),
+                    started + write_secs)
+out["setup_seconds"] = time.monotonic() - started
+out["setup_errors"] = errors[:5]
+
+failed = []
+def tag(i):
+    answer = client("resourcegroupstaggingapi").tag_resources(ResourceARNList=[arn(i)], Tags=tags(i))
+    if answer.get("FailedResourcesMap"):
+        failed.append(answer["FailedResourcesMap"])
+cpu_before = cpu(pid)
+started = time.monotonic()
+latencies, errors = run_all(tag, started + write_secs)
+wall = time.monotonic() - started
+cpu_used = cpu(pid) - cpu_before
+ok = len(latencies) - len(errors) - len(failed)
+latencies.sort()
+out["write"] = {"calls": len(latencies), "ok": ok, "errors": errors[:5], "failed": failed[:3],
+                "wall_seconds": wall, "calls_per_s": ok / wall if wall else None,
+                "server_cpu_seconds": cpu_used,
+                "server_us_per_call": cpu_used * 1e6 / ok if ok else None,
+                "client_p50_ms": latencies[len(latencies) // 2] * 1000 if latencies else None}
+
+rgta = client("resourcegroupstaggingapi")
+durations, pages, found = [], [], None
+cpu_before = cpu(pid)
+deadline = time.monotonic() + query_secs
+while len(durations) < query_count and time.monotonic() < deadline:
+    started = time.monotonic()
+    token, count, page_count = "", 0, 0
+    while True:
+        page_started = time.monotonic()
+        answer = rgta.get_resources(TagFilters=[{"Key": key, "Values": [value]}],
+                                    ResourcesPerPage=100, PaginationToken=token)
+        pages.append(time.monotonic() - page_started)
+        page_count += 1
+        count += len(answer["ResourceTagMappingList"])
+        token = answer.get("PaginationToken") or ""
+        if not token:
+            break
+    durations.append(time.monotonic() - started)
+    found = count
+cpu_used = cpu(pid) - cpu_before
+durations.sort()
+pages.sort()
+def pct(values, f):
+    if not values:
+        return None
+    rank = max(1, int(round(f * len(values) + 0.5)))
+    return values[min(rank, len(values)) - 1] * 1000
+out["query"] = {"queries": len(durations), "found": found, "pages_per_query": len(pages) / max(1, len(durations)),
+                "p50_ms": pct(durations, 0.5), "p99_ms": pct(durations, 0.99),
+                "max_ms": durations[-1] * 1000 if durations else None,
+                "page_p99_ms": pct(pages, 0.99),
+                "server_us_per_query": cpu_used * 1e6 / len(durations) if durations else None}
+print(json.dumps(out))
+'''
+
+
+def moto_side(args, python, size):
+    port = benchlib.free_port()
+    endpoint = f"127.0.0.1:{port}"
+    moto_bin = Path(python).parent / "moto_server"
+    with tempfile.TemporaryDirectory(prefix="moto-") as scratch:
+        log_file = open(Path(scratch) / "moto.log", "wb")
+        server = subprocess.Popen([str(moto_bin), "-H", "127.0.0.1", "-p", str(port)],
+                                  stdout=log_file, stderr=log_file)
+        try:
+            import urllib.request
+            for _ in range(300):
+                try:
+                    urllib.request.urlopen(f"http://{endpoint}/moto-api/", timeout=1).read()
+                    break
+                except OSError:
+                    if server.poll() is not None:
+                        raise RuntimeError("moto_server exited") from None
+                    time.sleep(0.1)
+            script = Path(scratch) / "client.py"
+            script.write_text(MOTO_CLIENT)
+            env = dict(os.environ, NO_PROXY="127.0.0.1,localhost", no_proxy="127.0.0.1,localhost")
+            command = [str(python), str(script), endpoint, str(size), str(args.threads),
+                       str(args.query_count), str(args.query_secs), str(args.write_secs),
+                       QUERY_KEY, QUERY_VALUE, str(server.pid)]
+            log(f"moto N={size}: creating log groups, tagging, querying ...")
+            result = subprocess.run(command, capture_output=True, text=True, env=env, check=False)
+            if result.returncode != 0:
+                sys.stderr.write(result.stderr[-3000:])
+                raise RuntimeError("the moto client failed")
+            out = json.loads(result.stdout)
+            out["memory"] = {"rss_kib": benchlib.status_kib(server.pid, "VmRSS"),
+                             "hwm_kib": benchlib.status_kib(server.pid, "VmHWM")}
+        finally:
+            server.terminate()
+            try:
+                server.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                server.kill()
+            log_file.close()
+    return out
+
+
+# ---------------------------------------------------------------- report
+
+
+def ratio(a, b):
+    return a / b if a and b else None
+
+
+def markdown(summary):
+    lines = []
+    c = summary["ceiling"]
+    tb = c["tagd_bench_healthz"]
+    wrk = c["wrk"]
+    lines.append("### Ceiling: /healthz on tagd\n")
+    lines.append(f"- tagd-bench: {tb['requests_per_s']:,.0f} req/s, using {tb['client_cores']:.2f} "
+                 f"of {summary['machine']['nproc']} cores (server {tb['server_cores'] or 0:.2f})")
+    if wrk.get("requests_per_s"):
+        wrk_cores = wrk["cpu_seconds_approx"] / wrk["wall_seconds"]
+        lines.append(f"- wrk ({wrk['threads']} threads, {wrk['connections']} connections): "
+                     f"{wrk['requests_per_s']:,.0f} req/s using ~{wrk_cores:.2f} cores; tagd-bench "
+                     f"reaches {tb['requests_per_s'] / wrk['requests_per_s']:.0%} of wrk's rate, at "
+                     f"{tb['client_cores'] * 1e6 / tb['requests_per_s']:.1f} client CPU µs per "
+                     f"request against wrk's {wrk_cores * 1e6 / wrk['requests_per_s']:.1f}")
+    else:
+        lines.append(f"- wrk: skipped ({wrk.get('skipped', 'no rate parsed')})")
+    lines.append("\n### tagd vs moto " + summary["moto_version"] + "\n")
+    lines.append("| N | tagd writes/s | moto writes/s | write ratio | tagd srv µs/write | "
+                 "moto srv µs/write | CPU ratio | tagd query p99 ms | moto query p99 ms | "
+                 "p99 ratio | tagd srv µs/query | moto srv µs/query | matches |")
+    lines.append("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+    for row in summary["sizes"]:
+        t, m = row["tagd"], row["moto"]
+        mw, mq = m["write"], m["query"]
+        cells = [
+            f"{row['resources']:,}",
+            f"{t['write_calls_per_s']:,.0f}",
+            f"{mw['calls_per_s']:,.0f}" if mw["calls_per_s"] else "-",
+            fmt_ratio(row["ratios"]["write_throughput"]),
+            fmt(t["write_server_us_per_call"]),
+            fmt(mw["server_us_per_call"]),
+            fmt_ratio(row["ratios"]["write_server_cpu"]),
+            f"{t['query_p99_ms']:.2f}",
+            fmt(mq["p99_ms"], ".1f"),
+            fmt_ratio(row["ratios"]["query_p99"]),
+            fmt(t["query_server_us_per_query"]),
+            fmt(mq["server_us_per_query"]),
+            f"{mq['found']}",
+        ]
+        lines.append("| " + " | ".join(cells) + " |")
+    lines.append("")
+    for note in summary["skipped"]:
+        lines.append(f"- skipped: {note}")
+    return "\n".join(lines)
+
+
+def fmt(value, spec=",.0f"):
+    return format(value, spec) if value is not None else "-"
+
+
+def fmt_ratio(value):
+    return f"{value:,.1f}x" if value is not None else "-"
+
+
+def main():
+    args = parse_args()
+    if not args.skip_build:
+        benchlib.build()
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    started = time.monotonic()
+    summary = {"machine": benchlib.machine(), "args": vars(args),
+               "started_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "skipped": []}
+    python, version = ensure_moto(args.venv)
+    summary["moto_version"] = version
+    summary["ceiling"] = ceiling(args)
+    summary["sizes"] = []
+    for size in [int(s) for s in args.sizes.split(",") if s]:
+        tagd = tagd_side(args, size)
+        moto = moto_side(args, python, size)
+        row = {"resources": size, "tagd": tagd, "moto": moto}
+        row["ratios"] = {
+            "write_throughput": ratio(tagd["write_calls_per_s"], moto["write"]["calls_per_s"]),
+            "write_server_cpu": ratio(moto["write"]["server_us_per_call"], tagd["write_server_us_per_call"]),
+            "query_p99": ratio(moto["query"]["p99_ms"], tagd["query_p99_ms"]),
+            "query_server_cpu": ratio(moto["query"]["server_us_per_query"], tagd["query_server_us_per_query"]),
+        }
+        benchlib.write_json(RESULTS / f"{args.tag}-{size}.json", row)
+        summary["sizes"].append(row)
+        log(f"N={size}: {json.dumps(row['ratios'])}")
+    if shutil.which("fakecloud"):
+        summary["skipped"].append("fakecloud is on PATH, but no driver for it is written yet")
+    else:
+        summary["skipped"].append("fakecloud: no `fakecloud` binary on PATH")
+    summary["skipped"].append("PostgreSQL engine: does not exist yet")
+    for note in summary["skipped"]:
+        log(f"skipped: {note}")
+    summary["compare_seconds"] = time.monotonic() - started
+    table = markdown(summary)
+    summary["markdown"] = table
+    path = benchlib.write_json(RESULTS / f"{args.tag}-summary.json", summary)
+    print(table)
+    print(f"\ncompare took {summary['compare_seconds']:.0f} s; summary in {path}")
+
+
+if __name__ == "__main__":
+    main()
