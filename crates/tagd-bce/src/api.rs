@@ -265,9 +265,10 @@ impl<S: Store> Bce<S> {
             },
             None => None,
         };
+        // Narrow the read by the index as far as the filters allow (key, or key and value).
         let key_filter = filter.tags.tag_key.as_ref().map(|k| TagFilter {
             key: k.clone(),
-            value: None,
+            value: filter.tags.tag_value.clone(),
         });
         let found = self
             .service

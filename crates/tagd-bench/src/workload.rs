@@ -38,6 +38,12 @@ pub enum Workload {
     Mix,
     /// W6: RDS `UntagResources` of the `cost` tag from one resource of the pool.
     Untag,
+    /// Baidu: bind `env=<one of 8 values>` to one pool resource (`POST /v1/resource`,
+    /// serviceType `BCC`, region `bj`), bce-auth-v1 signed as bce-python-sdk signs. The
+    /// catalogue tag is created on first bind (8 tags: far below the 200-tag quota).
+    BceBind,
+    /// Baidu: `GET /v1/tag/tagResources?tagKey=env&tagValue=<one of the 8>&region=bj`.
+    BceTagResources,
 }
 
 /// W5's operations and their weights (percent): reads 80, writes 20.
@@ -85,6 +91,18 @@ pub enum Operation {
     Get(&'static str),
     /// A signed Alibaba RPC call.
     Rpc(RpcCall),
+    /// A bce-auth-v1 signed Baidu call.
+    Bce(BceCall),
+}
+
+/// One Baidu request: method, path, query (a `None` value is a bare flag) and JSON body.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BceCall {
+    pub method: &'static str,
+    pub path: &'static str,
+    pub query: Vec<(String, Option<String>)>,
+    pub body: String,
+    pub label: &'static str,
 }
 
 impl Operation {
@@ -93,6 +111,7 @@ impl Operation {
         match self {
             Self::Get(_) => "healthz",
             Self::Rpc(call) => call.label,
+            Self::Bce(call) => call.label,
         }
     }
 }
@@ -153,6 +172,8 @@ impl Workload {
             Self::ListTag => "list-tag",
             Self::Mix => "mix",
             Self::Untag => "untag",
+            Self::BceBind => "bce-bind",
+            Self::BceTagResources => "bce-tag-resources",
         }
     }
 
@@ -185,6 +206,8 @@ impl Workload {
             Self::ListId => Operation::Rpc(list_by_id(targets, rng, ticket)),
             Self::ListTag => Operation::Rpc(list_by_tag(targets, rng, "list-tag")),
             Self::Untag => Operation::Rpc(untag_cost(targets, rng, ticket)),
+            Self::BceBind => Operation::Bce(bce_bind(targets, rng, ticket)),
+            Self::BceTagResources => Operation::Bce(bce_tag_resources(rng)),
             Self::Mix => Operation::Rpc(match MixOp::pick(rng) {
                 MixOp::ListId => list_by_id(targets, rng, ticket),
                 MixOp::ListTagPage => list_by_tag(targets, rng, "list-tag-page"),
@@ -192,6 +215,46 @@ impl Workload {
                 MixOp::Untag => untag_cost(targets, rng, ticket),
             }),
         }
+    }
+}
+
+/// The values of the Baidu workloads' `env` tag.
+pub const BCE_ENV_VALUES: [&str; 8] =
+    ["prod", "staging", "dev", "test", "qa", "perf", "demo", "ci"];
+
+/// Baidu bind: one pool resource gets `env=<value>` (replacing its previous value).
+fn bce_bind(targets: &Targets, rng: &mut Rng, ticket: u64) -> BceCall {
+    let index = targets.index(rng, ticket);
+    let value = BCE_ENV_VALUES[rng.below(BCE_ENV_VALUES.len())];
+    let body = serde_json::json!({
+        "tagKey": "env",
+        "tagValue": value,
+        "serviceType": "BCC",
+        "resources": [{"resourceId": targets.pool.id(index), "serviceType": "BCC", "region": "bj"}],
+    });
+    BceCall {
+        method: "POST",
+        path: "/v1/resource",
+        query: Vec::new(),
+        body: body.to_string(),
+        label: "bce-bind",
+    }
+}
+
+/// Baidu query: the resources bound to one `env` value in `bj`.
+fn bce_tag_resources(rng: &mut Rng) -> BceCall {
+    let value = BCE_ENV_VALUES[rng.below(BCE_ENV_VALUES.len())];
+    let query = vec![
+        ("tagKey".to_owned(), Some("env".to_owned())),
+        ("tagValue".to_owned(), Some(value.to_owned())),
+        ("region".to_owned(), Some("bj".to_owned())),
+    ];
+    BceCall {
+        method: "GET",
+        path: "/v1/tag/tagResources",
+        query,
+        body: String::new(),
+        label: "bce-tag-resources",
     }
 }
 
@@ -409,6 +472,7 @@ mod tests {
         match workload.operation(targets, rng, ticket) {
             Operation::Rpc(call) => call,
             Operation::Get(path) => panic!("{path} is not an rpc call"),
+            Operation::Bce(call) => panic!("{} is not an rpc call", call.path),
         }
     }
 
