@@ -61,17 +61,7 @@ impl<S: Store> TagService<S> {
         scope: CatalogueScope<'_>,
         tags: Vec<Tag>,
     ) -> Result<(), CoreError> {
-        if tags.is_empty() {
-            return Err(CoreError::NoTags);
-        }
-        check_tags(scope.rules, &tags)?;
-        let change = CatalogueChange {
-            namespace: scope.namespace(),
-            delete: Vec::new(),
-            create: tags,
-            quota: scope.quota,
-        };
-        self.apply_catalogue(account, change, Vec::new()).await
+        self.catalogue_edit(account, scope, tags, Vec::new()).await
     }
 
     /// Deletes catalogue tags (absent ones are skipped) and unbinds them from every resource.
@@ -81,14 +71,26 @@ impl<S: Store> TagService<S> {
         scope: CatalogueScope<'_>,
         tags: Vec<Tag>,
     ) -> Result<(), CoreError> {
-        if tags.is_empty() {
+        self.catalogue_edit(account, scope, Vec::new(), tags).await
+    }
+
+    /// Creates `create` and deletes `delete` (one of them is the request's non-empty list).
+    async fn catalogue_edit(
+        &self,
+        account: &AccountId,
+        scope: CatalogueScope<'_>,
+        create: Vec<Tag>,
+        delete: Vec<Tag>,
+    ) -> Result<(), CoreError> {
+        if create.is_empty() && delete.is_empty() {
             return Err(CoreError::NoTags);
         }
-        check_tags(scope.rules, &tags)?;
+        check_tags(scope.rules, &create)?;
+        check_tags(scope.rules, &delete)?;
         let change = CatalogueChange {
             namespace: scope.namespace(),
-            delete: tags,
-            create: Vec::new(),
+            delete,
+            create,
             quota: scope.quota,
         };
         self.apply_catalogue(account, change, Vec::new()).await
