@@ -499,15 +499,18 @@ impl<'txn> Tables<'txn> {
                 });
                 continue;
             }
-            let (current, original) = match overlay.get(&key) {
-                Some((_, original, next)) => (next.clone(), original.clone()),
+            let rules = rules_for_namespace(change.resource.resource_type.namespace());
+            // The tags this change meets: an earlier change of this set (catalogue unbinds, or
+            // the same resource named twice) or the stored ones; `original` is what is on disk.
+            let (original, applied) = match overlay.get(&key) {
+                Some((_, original, next)) => (original.clone(), next.apply(&change.op, rules)),
                 None => {
-                    let tags = self.tags_at(&key)?;
-                    (tags.clone(), tags)
+                    let stored = self.tags_at(&key)?;
+                    let applied = stored.apply(&change.op, rules);
+                    (stored, applied)
                 }
             };
-            let rules = rules_for_namespace(change.resource.resource_type.namespace());
-            match current.apply(&change.op, rules) {
+            match applied {
                 Ok(next) => {
                     overlay.insert(key, (change.resource.clone(), original, next));
                 }
