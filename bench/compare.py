@@ -9,9 +9,12 @@
      (tagd: RDS TagResources through tagd-bench, 64 connections, `--requests N --order
      sequential`; moto: Resource Groups Tagging API tag_resources through boto3, a thread
      pool). The tag values are the same function of the resource index on both sides.
-   - filter query: find every resource with cost=cc-7 (1% of N), paging to the end, one
-     query at a time (tagd: RDS ListTagResources, 50 rows a page; moto: get_resources with
-     TagFilters, 100 resources a page). The latency of a whole query is what is compared.
+   - filter query: find every resource with one tag, with its tags, paging to the end, one
+     query at a time, at two selectivities: cost=cc-7 (1% of N) and owner=user-7 (0.1%)
+     (tagd: the Tag service's ListTagResources with a Tags filter, 1,000 resources a page,
+     `tagd-bench --workload find-tag`; moto: RGTA get_resources with TagFilters, 100
+     resources a page, its largest). Each answer item is a resource with its tags on both
+     sides. The latency of a whole query is what is compared.
    Each server's CPU per call is read from /proc/PID/stat, because a Python client is itself
    the bottleneck near 1 ms per call: the CPU ratios say what the servers cost.
 3. fakecloud only if a `fakecloud` binary is on PATH; the PostgreSQL engine does not exist yet.
@@ -43,7 +46,8 @@ from benchlib import RESULTS, ROOT, Tagd, log, tagd_bench  # noqa: E402
 MOTO_SPEC = "moto[server,logs,resourcegroupstaggingapi]>=5,<6"
 ACCOUNT = "123456789012"
 REGION = "us-east-1"
-QUERY_KEY, QUERY_VALUE = "cost", "cc-7"
+# (label, key, value): the filter queries, and the share of N each matches.
+QUERIES = [("1%", "cost", "cc-7"), ("0.1%", "owner", "user-7")]
 ENV_VALUES = ["prod", "staging", "dev", "test"]
 
 
@@ -53,7 +57,7 @@ def fixed_tags(index):
         "env": ENV_VALUES[index % 4],
         "team": f"team-{index % 8}",
         "app": f"app-{index % 32}",
-        "owner": f"user-{index % 64}",
+        "owner": f"user-{index % 1000}",
         "cost": f"cc-{index % 100}",
     }
 
@@ -157,17 +161,17 @@ def tagd_side(args, size):
                 writes.append(write)
                 if repeat + 1 < args.tagd_repeats:
                     continue
-                query = tagd_bench(
-                    server, "list-tag", RESULTS / f"{args.tag}-{size}-tagd-query.json",
-                    connections=1, secs=args.query_secs, warmup=0,
-                    extra=("--resources", str(size), "--tag-key", QUERY_KEY,
-                           "--tag-value", QUERY_VALUE, "--requests", str(args.tagd_query_count)))
+                queries = {}
+                for label, key, value in QUERIES:
+                    slug = label.replace("%", "pct")
+                    queries[label] = tagd_bench(
+                        server, "find-tag", RESULTS / f"{args.tag}-{size}-tagd-query-{slug}.json",
+                        connections=1, secs=args.query_secs, warmup=0,
+                        extra=("--resources", str(size), "--tag-key", key, "--tag-value", value,
+                               "--requests", str(args.tagd_query_count)))
                 memory = server.memory()
     writes.sort(key=lambda run: run["throughput_rps"])
     write = writes[len(writes) // 2]
-    listing = query["listing_latency_us"] or {}
-    server_cpu = (query.get("server_cpu") or {}).get("cpu_seconds")
-    listings = query["listings_completed"]
     return {
         "write_calls_per_s": write["throughput_rps"],
         "write_calls_per_s_all_repeats": [run["throughput_rps"] for run in writes],
@@ -176,15 +180,24 @@ def tagd_side(args, size):
         "write_seconds": write["measured_seconds"],
         "write_server_us_per_call": (write.get("server_cpu") or {}).get("us_per_ok"),
         "write_client_cores": write["client_cpu"]["cores_used"],
-        "query_listings": listings,
-        "query_pages_per_listing": query["ok"] / listings if listings else None,
-        "query_p50_ms": listing.get("p50", 0) / 1000,
-        "query_p99_ms": listing.get("p99", 0) / 1000,
-        "query_page_p99_ms": query["latency_us"]["p99"] / 1000,
-        # /proc counts CPU in 10 ms ticks: None when the run used less than one.
-        "query_server_us_per_query": server_cpu * 1e6 / listings if listings and server_cpu else None,
-        "query_errors": query["errors"],
+        "queries": {label: query_summary(query) for label, query in queries.items()},
         "memory": memory,
+    }
+
+
+def query_summary(query):
+    listing = query["listing_latency_us"] or {}
+    server_cpu = (query.get("server_cpu") or {}).get("cpu_seconds")
+    listings = query["listings_completed"]
+    return {
+        "listings": listings,
+        "pages_per_listing": query["ok"] / listings if listings else None,
+        "p50_ms": listing.get("p50", 0) / 1000,
+        "p99_ms": listing.get("p99", 0) / 1000,
+        "page_p99_ms": query["latency_us"]["p99"] / 1000,
+        # /proc counts CPU in 10 ms ticks: None when the run used less than one.
+        "server_us_per_query": server_cpu * 1e6 / listings if listings and server_cpu else None,
+        "errors": query["errors"],
     }
 
 
@@ -214,10 +227,11 @@ from concurrent.futures import ThreadPoolExecutor
 import boto3
 from botocore.config import Config
 
-endpoint, size, threads, query_count, query_secs, write_secs, key, value = sys.argv[1:9]
+endpoint, size, threads, query_count, query_secs, write_secs, queries = sys.argv[1:8]
 size, threads, query_count = int(size), int(threads), int(query_count)
 query_secs, write_secs = float(query_secs), float(write_secs)
-pid = int(sys.argv[9])
+pid = int(sys.argv[8])
+queries = json.loads(queries)
 ACCOUNT, REGION = "123456789012", "us-east-1"
 ENV = ["prod", "staging", "dev", "test"]
 
@@ -244,7 +258,7 @@ def arn(i):
 
 def tags(i):
     return {"env": ENV[i % 4], "team": f"team-{i % 8}", "app": f"app-{i % 32}",
-            "owner": f"user-{i % 64}", "cost": f"cc-{i % 100}"}
+            "owner": f"user-{i % 1000}", "cost": f"cc-{i % 100}"}
 
 def run_all(fn, deadline):
     errors = []
@@ -288,38 +302,42 @@ out["write"] = {"calls": len(latencies), "ok": ok, "errors": errors[:5], "failed
                 "server_us_per_call": cpu_used * 1e6 / ok if ok else None,
                 "client_p50_ms": latencies[len(latencies) // 2] * 1000 if latencies else None}
 
-rgta = client("resourcegroupstaggingapi")
-durations, pages, found = [], [], None
-cpu_before = cpu(pid)
-deadline = time.monotonic() + query_secs
-while len(durations) < query_count and time.monotonic() < deadline:
-    started = time.monotonic()
-    token, count, page_count = "", 0, 0
-    while True:
-        page_started = time.monotonic()
-        answer = rgta.get_resources(TagFilters=[{"Key": key, "Values": [value]}],
-                                    ResourcesPerPage=100, PaginationToken=token)
-        pages.append(time.monotonic() - page_started)
-        page_count += 1
-        count += len(answer["ResourceTagMappingList"])
-        token = answer.get("PaginationToken") or ""
-        if not token:
-            break
-    durations.append(time.monotonic() - started)
-    found = count
-cpu_used = cpu(pid) - cpu_before
-durations.sort()
-pages.sort()
 def pct(values, f):
     if not values:
         return None
     rank = max(1, int(round(f * len(values) + 0.5)))
     return values[min(rank, len(values)) - 1] * 1000
-out["query"] = {"queries": len(durations), "found": found, "pages_per_query": len(pages) / max(1, len(durations)),
-                "p50_ms": pct(durations, 0.5), "p99_ms": pct(durations, 0.99),
-                "max_ms": durations[-1] * 1000 if durations else None,
-                "page_p99_ms": pct(pages, 0.99),
-                "server_us_per_query": cpu_used * 1e6 / len(durations) if durations else None}
+
+rgta = client("resourcegroupstaggingapi")
+out["queries"] = {}
+for label, key, value in queries:
+    durations, pages, found = [], [], None
+    cpu_before = cpu(pid)
+    deadline = time.monotonic() + query_secs
+    while len(durations) < query_count and time.monotonic() < deadline:
+        started = time.monotonic()
+        token, count = "", 0
+        while True:
+            page_started = time.monotonic()
+            answer = rgta.get_resources(TagFilters=[{"Key": key, "Values": [value]}],
+                                        ResourcesPerPage=100, PaginationToken=token)
+            pages.append(time.monotonic() - page_started)
+            count += len(answer["ResourceTagMappingList"])
+            token = answer.get("PaginationToken") or ""
+            if not token:
+                break
+        durations.append(time.monotonic() - started)
+        found = count
+    cpu_used = cpu(pid) - cpu_before
+    durations.sort()
+    pages.sort()
+    out["queries"][label] = {
+        "queries": len(durations), "found": found,
+        "pages_per_query": len(pages) / max(1, len(durations)),
+        "p50_ms": pct(durations, 0.5), "p99_ms": pct(durations, 0.99),
+        "max_ms": durations[-1] * 1000 if durations else None,
+        "page_p99_ms": pct(pages, 0.99),
+        "server_us_per_query": cpu_used * 1e6 / len(durations) if durations else None}
 print(json.dumps(out))
 '''
 
@@ -347,7 +365,7 @@ def moto_side(args, python, size):
             env = dict(os.environ, NO_PROXY="127.0.0.1,localhost", no_proxy="127.0.0.1,localhost")
             command = [str(python), str(script), endpoint, str(size), str(args.threads),
                        str(args.query_count), str(args.query_secs), str(args.write_secs),
-                       QUERY_KEY, QUERY_VALUE, str(server.pid)]
+                       json.dumps(QUERIES), str(server.pid)]
             log(f"moto N={size}: creating log groups, tagging, querying ...")
             result = subprocess.run(command, capture_output=True, text=True, env=env, check=False)
             if result.returncode != 0:
@@ -392,12 +410,10 @@ def markdown(summary):
         lines.append(f"- wrk: skipped ({wrk.get('skipped', 'no rate parsed')})")
     lines.append("\n### tagd vs moto " + summary["moto_version"] + "\n")
     lines.append("| N | tagd writes/s | moto writes/s | write ratio | tagd srv µs/write | "
-                 "moto srv µs/write | CPU ratio | tagd query p99 ms | moto query p99 ms | "
-                 "p99 ratio | tagd srv µs/query | moto srv µs/query | matches |")
-    lines.append("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+                 "moto srv µs/write | CPU ratio |")
+    lines.append("|---|---|---|---|---|---|---|")
     for row in summary["sizes"]:
-        t, m = row["tagd"], row["moto"]
-        mw, mq = m["write"], m["query"]
+        t, mw = row["tagd"], row["moto"]["write"]
         cells = [
             f"{row['resources']:,}",
             f"{t['write_calls_per_s']:,.0f}",
@@ -406,14 +422,28 @@ def markdown(summary):
             fmt(t["write_server_us_per_call"]),
             fmt(mw["server_us_per_call"]),
             fmt_ratio(row["ratios"]["write_server_cpu"]),
-            f"{t['query_p99_ms']:.2f}",
-            fmt(mq["p99_ms"], ".1f"),
-            fmt_ratio(row["ratios"]["query_p99"]),
-            fmt(t["query_server_us_per_query"]),
-            fmt(mq["server_us_per_query"]),
-            f"{mq['found']}",
         ]
         lines.append("| " + " | ".join(cells) + " |")
+    lines.append("")
+    lines.append("| N | filter | matches | tagd query p99 ms | moto query p99 ms | p99 ratio | "
+                 "tagd srv µs/query | moto srv µs/query | CPU ratio |")
+    lines.append("|---|---|---|---|---|---|---|---|---|")
+    for row in summary["sizes"]:
+        for label, key, value in QUERIES:
+            t, m = row["tagd"]["queries"][label], row["moto"]["queries"][label]
+            r = row["ratios"]["queries"][label]
+            cells = [
+                f"{row['resources']:,}",
+                f"`{key}={value}` ({label})",
+                f"{m['found']}",
+                f"{t['p99_ms']:.2f}",
+                fmt(m["p99_ms"], ".1f"),
+                fmt_ratio(r["p99"]),
+                fmt(t["server_us_per_query"]),
+                fmt(m["server_us_per_query"]),
+                fmt_ratio(r["server_cpu"]),
+            ]
+            lines.append("| " + " | ".join(cells) + " |")
     lines.append("")
     for note in summary["skipped"]:
         lines.append(f"- skipped: {note}")
@@ -447,8 +477,14 @@ def main():
         row["ratios"] = {
             "write_throughput": ratio(tagd["write_calls_per_s"], moto["write"]["calls_per_s"]),
             "write_server_cpu": ratio(moto["write"]["server_us_per_call"], tagd["write_server_us_per_call"]),
-            "query_p99": ratio(moto["query"]["p99_ms"], tagd["query_p99_ms"]),
-            "query_server_cpu": ratio(moto["query"]["server_us_per_query"], tagd["query_server_us_per_query"]),
+            "queries": {
+                label: {
+                    "p99": ratio(moto["queries"][label]["p99_ms"], tagd["queries"][label]["p99_ms"]),
+                    "server_cpu": ratio(moto["queries"][label]["server_us_per_query"],
+                                        tagd["queries"][label]["server_us_per_query"]),
+                }
+                for label, _, _ in QUERIES
+            },
         }
         benchlib.write_json(RESULTS / f"{args.tag}-{size}.json", row)
         summary["sizes"].append(row)

@@ -185,21 +185,24 @@ fn form_decode(raw: &[u8]) -> Result<String, ParamsError> {
     let mut bytes = Vec::with_capacity(raw.len());
     let mut at = 0;
     while at < raw.len() {
-        let byte = raw[at];
+        // Copy the run up to the next `+` or `%` in one go.
+        let run = raw[at..]
+            .iter()
+            .position(|&byte| byte == b'+' || byte == b'%')
+            .map_or(raw.len(), |offset| at + offset);
+        bytes.extend_from_slice(&raw[at..run]);
+        at = run;
+        let Some(&byte) = raw.get(at) else { break };
         if byte == b'+' {
             bytes.push(b' ');
             at += 1;
-            continue;
-        }
-        if byte == b'%'
-            && let Some(decoded) = decode_hex_pair(raw.get(at + 1..at + 3))
-        {
+        } else if let Some(decoded) = decode_hex_pair(raw.get(at + 1..at + 3)) {
             bytes.push(decoded);
             at += 3;
-            continue;
+        } else {
+            bytes.push(byte);
+            at += 1;
         }
-        bytes.push(byte);
-        at += 1;
     }
     String::from_utf8(bytes).map_err(|_| ParamsError::InvalidUtf8)
 }

@@ -72,11 +72,11 @@ pub struct Args {
     pub resources: Option<u32>,
 
     /// A dataset manifest (`bench-manifest.json`, or the data directory holding it) written by
-    /// `tagd-bench load`: the pool is its resources and `list-tag` lists its target tag.
+    /// `tagd-bench load`: the pool is its resources and `list-tag` and `find-tag` list its target tag.
     #[arg(long)]
     pub manifest: Option<PathBuf>,
 
-    /// Which manifest target `list-tag` lists: the tag on about this share of the resources.
+    /// Which manifest target `list-tag` and `find-tag` list: the tag on about this share of the resources.
     #[arg(long, default_value_t = 0.001)]
     pub selectivity: f64,
 

@@ -12,6 +12,10 @@
 //! `load` fills a stopped server's data directory with a synthetic dataset through the store's
 //! bulk path and writes `bench-manifest.json` beside it ([`load`]).
 
+/// The same allocator as `tagd` (the client shares the two cores with the server).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 mod cli;
 mod cpu;
 mod dataset;

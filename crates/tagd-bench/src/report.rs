@@ -216,7 +216,10 @@ impl Summary {
             }
         }
         if let Some(filter) = &self.config.list_filter
-            && matches!(self.config.workload, Workload::ListTag | Workload::Mix)
+            && matches!(
+                self.config.workload,
+                Workload::ListTag | Workload::FindTag | Workload::Mix
+            )
         {
             let _ = writeln!(out, "tag filter: {filter}");
         }

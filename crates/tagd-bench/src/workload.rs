@@ -33,6 +33,11 @@ pub enum Workload {
     /// `--tag-key/--tag-value`; `env=<random>` without either), following `NextToken` to the
     /// end; each page is one request.
     ListTag,
+    /// "Find resources by one tag", as the moto comparison runs it: the Tag service's
+    /// `ListTagResources` (2018-08-28) with `Tags={"<key>":"<value>"}` (the same target as
+    /// `list-tag`) and `PageSize=1000`, following `NextToken` to the end. Each item is a
+    /// resource with its tags, as RGTA `GetResources` answers.
+    FindTag,
     /// W5: 80% reads, 20% writes: 60% `list-id`, 20% the first page of `list-tag`, 15% `tag`,
     /// 5% `untag`.
     Mix,
@@ -170,6 +175,7 @@ impl Workload {
             Self::TagBatch => "tag-batch",
             Self::ListId => "list-id",
             Self::ListTag => "list-tag",
+            Self::FindTag => "find-tag",
             Self::Mix => "mix",
             Self::Untag => "untag",
             Self::BceBind => "bce-bind",
@@ -185,7 +191,7 @@ impl Workload {
     /// Whether a successful response can name a next page, which is then fetched before the
     /// workload builds a new operation.
     pub fn paginates(self) -> bool {
-        matches!(self, Self::ListTag)
+        matches!(self, Self::ListTag | Self::FindTag)
     }
 
     /// Tags written per successful request (0 for reads; for the mix, none is counted).
@@ -205,6 +211,7 @@ impl Workload {
             Self::TagBatch => Operation::Rpc(tag_batch(targets, rng, ticket)),
             Self::ListId => Operation::Rpc(list_by_id(targets, rng, ticket)),
             Self::ListTag => Operation::Rpc(list_by_tag(targets, rng, "list-tag")),
+            Self::FindTag => Operation::Rpc(find_by_tag(targets, rng)),
             Self::Untag => Operation::Rpc(untag_cost(targets, rng, ticket)),
             Self::BceBind => Operation::Bce(bce_bind(targets, rng, ticket)),
             Self::BceTagResources => Operation::Bce(bce_tag_resources(rng)),
@@ -274,7 +281,7 @@ pub fn fixed_w1_tags(index: u32) -> [(&'static str, String); 5] {
         ),
         ("team", format!("team-{}", index % 8)),
         ("app", format!("app-{}", index % 32)),
-        ("owner", format!("user-{}", index % 64)),
+        ("owner", format!("user-{}", index % 1000)),
         ("cost", format!("cc-{}", index % 100)),
     ]
 }
@@ -339,20 +346,43 @@ fn list_by_id(targets: &Targets, rng: &mut Rng, ticket: u64) -> RpcCall {
     )
 }
 
-fn list_by_tag(targets: &Targets, rng: &mut Rng, label: &'static str) -> RpcCall {
-    let (key, value) = match &targets.list_filter {
+/// The key=value the listings filter on: the target, or a random `env` value.
+fn list_target(targets: &Targets, rng: &mut Rng) -> (String, String) {
+    match &targets.list_filter {
         Some((key, value)) => (key.clone(), value.clone()),
         None => (
             "env".to_owned(),
             ENV_VALUES[rng.below(ENV_VALUES.len())].to_owned(),
         ),
-    };
+    }
+}
+
+fn list_by_tag(targets: &Targets, rng: &mut Rng, label: &'static str) -> RpcCall {
+    let (key, value) = list_target(targets, rng);
     let params = vec![
         ("ResourceType".to_owned(), RESOURCE_TYPE.to_owned()),
         ("Tag.1.Key".to_owned(), key),
         ("Tag.1.Value".to_owned(), value),
     ];
     rds_call("ListTagResources", params, label)
+}
+
+/// The Tag service's version, and its largest `PageSize`.
+pub const TAG_SERVICE_VERSION: &str = "2018-08-28";
+const TAG_SERVICE_PAGE: &str = "1000";
+
+fn find_by_tag(targets: &Targets, rng: &mut Rng) -> RpcCall {
+    let (key, value) = list_target(targets, rng);
+    let filter = serde_json::json!({ key: value }).to_string();
+    RpcCall {
+        action: "ListTagResources",
+        version: TAG_SERVICE_VERSION,
+        params: vec![
+            ("Tags".to_owned(), filter),
+            ("PageSize".to_owned(), TAG_SERVICE_PAGE.to_owned()),
+        ],
+        label: "find-tag",
+    }
 }
 
 fn untag_cost(targets: &Targets, rng: &mut Rng, ticket: u64) -> RpcCall {
@@ -570,6 +600,21 @@ mod tests {
             .map(|(_, v)| v.as_str())
             .collect();
         assert_eq!(ids.len(), 50);
+    }
+
+    #[test]
+    fn find_tag_asks_the_tag_service_for_a_thousand_resources_a_page() {
+        let mut targets = targets(10, PoolOrder::Random);
+        targets.list_filter = Some(("cost".to_owned(), "cc-7".to_owned()));
+        let call = rpc(Workload::FindTag, &targets, &mut Rng::new(1), 0);
+        assert_eq!(call.action, "ListTagResources");
+        assert_eq!(call.version, "2018-08-28");
+        assert_eq!(param(&call, "Tags"), Some(r#"{"cost":"cc-7"}"#));
+        assert_eq!(param(&call, "PageSize"), Some("1000"));
+        assert!(Workload::FindTag.paginates());
+        let next = next_page(&call, "tok").expect("a next page");
+        assert_eq!(param(&next, "NextToken"), Some("tok"));
+        assert_eq!(param(&next, "Tags"), Some(r#"{"cost":"cc-7"}"#));
     }
 
     #[test]

@@ -1,5 +1,9 @@
 //! `tagd`: the service (`tagd serve`) and its admin commands (`tagd account|key|resource`).
 
+/// mimalloc: glibc malloc took ~20% of the request threads in W1 (bench/README.md).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 mod admin_cli;
 mod cli;
 mod logging;

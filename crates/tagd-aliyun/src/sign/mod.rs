@@ -11,20 +11,73 @@
 pub mod v1;
 pub mod v3;
 
-use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
-
-/// Every byte except `A-Z a-z 0-9 - _ . ~` is encoded (§1.3 step 2).
-const ENCODE_SET: &AsciiSet = &NON_ALPHANUMERIC
-    .remove(b'-')
-    .remove(b'_')
-    .remove(b'.')
-    .remove(b'~');
-
 /// Percent-encodes `s` as §1.3 step 2 requires: keeps `A-Z a-z 0-9 - _ . ~` and writes every
 /// other UTF-8 byte as `%XX` with uppercase hex, so a space is `%20`, `*` is `%2A` and `~`
 /// stays as is.
 pub fn percent_encode(s: &str) -> String {
-    utf8_percent_encode(s, ENCODE_SET).to_string()
+    let mut out = String::with_capacity(s.len() + s.len() / 2);
+    percent_encode_into(&mut out, s);
+    out
+}
+
+/// [`percent_encode`], appended to `out` (signing encodes every parameter on every request, so
+/// it avoids a `String` per parameter).
+pub fn percent_encode_into(out: &mut String, s: &str) {
+    let bytes = s.as_bytes();
+    let mut start = 0;
+    for (at, &b) in bytes.iter().enumerate() {
+        if is_unreserved(b) {
+            continue;
+        }
+        // Runs between escaped bytes are ASCII, so both ends are char boundaries; an empty
+        // run may start inside a multi-byte character, hence the check.
+        if start < at {
+            out.push_str(&s[start..at]);
+        }
+        push_escaped(out, b);
+        start = at + 1;
+    }
+    out.push_str(&s[start..]);
+}
+
+/// `A-Z a-z 0-9 - _ . ~`: the bytes §1.3 step 2 leaves as they are.
+fn is_unreserved(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~')
+}
+
+/// Appends `%XX` (uppercase hex) for one byte.
+fn push_escaped(out: &mut String, b: u8) {
+    out.push('%');
+    push_hex(out, b);
+}
+
+/// Appends the two uppercase hex digits of one byte.
+fn push_hex(out: &mut String, b: u8) {
+    const HEX: &[u8; 16] = b"0123456789ABCDEF";
+    out.push(char::from(HEX[usize::from(b >> 4)]));
+    out.push(char::from(HEX[usize::from(b & 0x0F)]));
+}
+
+/// Appends `percent_encode(percent_encode(s))` in one pass: the V1 string to sign encodes the
+/// already encoded canonical query a second time, so a kept byte stays, and an escaped one
+/// becomes `%25XX`.
+pub fn percent_encode_twice_into(out: &mut String, s: &str) {
+    let bytes = s.as_bytes();
+    let mut start = 0;
+    for (at, &b) in bytes.iter().enumerate() {
+        if is_unreserved(b) {
+            continue;
+        }
+        // Runs between escaped bytes are ASCII, so both ends are char boundaries; an empty
+        // run may start inside a multi-byte character, hence the check.
+        if start < at {
+            out.push_str(&s[start..at]);
+        }
+        out.push_str("%25");
+        push_hex(out, b);
+        start = at + 1;
+    }
+    out.push_str(&s[start..]);
 }
 
 pub use tagd_core::timestamp::{format_timestamp, parse_timestamp};
@@ -33,6 +86,15 @@ pub use tagd_core::timestamp::{format_timestamp, parse_timestamp};
 mod tests {
     use super::*;
     use time::macros::datetime;
+
+    #[test]
+    fn percent_encode_twice_is_encoding_the_encoding() {
+        for s in ["AZaz09-_.~", "team a*", "/+=:&%", "数据", "", "a%20b"] {
+            let mut once_twice = String::new();
+            percent_encode_twice_into(&mut once_twice, s);
+            assert_eq!(once_twice, percent_encode(&percent_encode(s)), "{s}");
+        }
+    }
 
     #[test]
     fn percent_encode_rules() {

@@ -11,7 +11,7 @@ use base64::engine::general_purpose::STANDARD as BASE64;
 use hmac::{Hmac, KeyInit, Mac};
 use sha1::Sha1;
 
-use super::percent_encode;
+use super::{percent_encode_into, percent_encode_twice_into};
 
 type HmacSha1 = Hmac<Sha1>;
 
@@ -34,16 +34,20 @@ pub fn string_to_sign(method: &str, params: &[(String, String)]) -> String {
         .filter(|(name, _)| name != SIGNATURE_PARAM)
         .collect();
     signed.sort_unstable();
-    let mut canonical = String::new();
+    let size: usize = signed.iter().map(|(n, v)| n.len() + v.len() + 6).sum();
+    let mut out = String::with_capacity(method.len() + 6 + size + size / 2);
+    out.push_str(method);
+    out.push_str("&%2F&");
+    // `enc(Canonical)` in one pass: `enc(enc(k)) + "%3D" + enc(enc(v))`, joined by `%26`.
     for (position, (name, value)) in signed.into_iter().enumerate() {
         if position > 0 {
-            canonical.push('&');
+            out.push_str("%26");
         }
-        canonical.push_str(&percent_encode(name));
-        canonical.push('=');
-        canonical.push_str(&percent_encode(value));
+        percent_encode_twice_into(&mut out, name);
+        out.push_str("%3D");
+        percent_encode_twice_into(&mut out, value);
     }
-    format!("{method}&%2F&{}", percent_encode(&canonical))
+    out
 }
 
 /// `base64(HMAC-SHA1(key = secret + "&", string_to_sign))`.
@@ -73,19 +77,19 @@ pub fn verify(secret: &str, string_to_sign: &str, signature_b64: &str) -> bool {
 /// `SignatureNonce`, …); this function only signs them.
 pub fn signed_query(method: &str, params: &[(String, String)], secret: &str) -> String {
     let signature = sign(secret, &string_to_sign(method, params));
-    let mut query = String::new();
+    let mut query = String::with_capacity(512);
     for (name, value) in params {
         if name == SIGNATURE_PARAM {
             continue;
         }
-        query.push_str(&percent_encode(name));
+        percent_encode_into(&mut query, name);
         query.push('=');
-        query.push_str(&percent_encode(value));
+        percent_encode_into(&mut query, value);
         query.push('&');
     }
     query.push_str(SIGNATURE_PARAM);
     query.push('=');
-    query.push_str(&percent_encode(&signature));
+    percent_encode_into(&mut query, &signature);
     query
 }
 

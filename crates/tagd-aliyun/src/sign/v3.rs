@@ -16,7 +16,7 @@ use hmac::{Hmac, KeyInit, Mac};
 use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
 
-use super::{format_timestamp, percent_encode};
+use super::{format_timestamp, percent_encode_into};
 
 type HmacSha256 = Hmac<Sha256>;
 
@@ -95,9 +95,9 @@ pub fn canonical_query(query: &[(String, String)]) -> String {
         if position > 0 {
             canonical.push('&');
         }
-        canonical.push_str(&percent_encode(name));
+        percent_encode_into(&mut canonical, name);
         canonical.push('=');
-        canonical.push_str(&percent_encode(value));
+        percent_encode_into(&mut canonical, value);
     }
     canonical
 }
