@@ -37,7 +37,8 @@ pub use crate::writer::CheckpointPolicy;
 pub struct StoreOptions {
     pub checkpoint: CheckpointPolicy,
     /// redb's page cache. redb's own default (1 GiB) made a 1M-resource store's RSS 1.3 GiB
-    /// under load (bench/README.md); 128 MiB keeps tagd small and index scans cached.
+    /// under load (bench/README.md); 96 MiB keeps a 1M-resource store under 256 MiB of RSS
+    /// (each cached 4 KiB page costs ~5 KiB of heap) with index scans cached.
     pub cache_bytes: usize,
 }
 
@@ -45,7 +46,7 @@ impl Default for StoreOptions {
     fn default() -> Self {
         Self {
             checkpoint: CheckpointPolicy::default(),
-            cache_bytes: 128 << 20,
+            cache_bytes: 96 << 20,
         }
     }
 }
@@ -122,6 +123,7 @@ impl RedbStore {
             message,
         };
         std::fs::create_dir_all(dir).map_err(|e| other(e.to_string()))?;
+        let started = std::time::Instant::now();
         let db = match Database::builder()
             .set_cache_size(options.cache_bytes)
             .create(&path)
@@ -130,11 +132,19 @@ impl RedbStore {
             Err(redb::DatabaseError::DatabaseAlreadyOpen) => return Err(OpenError::Locked(path)),
             Err(e) => return Err(other(e.to_string())),
         };
+        let opened = started.elapsed();
         init_schema(&db).map_err(|e| other(e.to_string()))?;
         let db = Arc::new(db);
+        let schema = started.elapsed();
         let (mut recovered, wal) =
             writer::Writer::recover(Arc::clone(&db), &dir.join("tagd.wal"), policy)
                 .map_err(|e| other(e.to_string()))?;
+        tracing::info!(
+            database_ms = opened.as_millis() as u64,
+            schema_ms = (schema - opened).as_millis() as u64,
+            recovery_ms = (started.elapsed() - schema).as_millis() as u64,
+            "store opened"
+        );
         let failure = syncer::Failure::default();
         // Bounded: a slow disk holds the writer back instead of letting applied, unsynced
         // batches pile up.
@@ -541,12 +551,18 @@ mod recovery {
                 .expect("query")
                 .is_empty()
         );
-        let wal_len = std::fs::metadata(dir.path().join("tagd.wal"))
-            .expect("meta")
-            .len();
-        assert_eq!(wal_len, 0, "the replay was checkpointed");
+        let wal_len = || {
+            std::fs::metadata(dir.path().join("tagd.wal"))
+                .expect("meta")
+                .len()
+        };
+        assert!(
+            wal_len() > 0,
+            "the log is kept until the first checkpoint makes the replay durable"
+        );
         store.close();
         drop(store);
+        assert_eq!(wal_len(), 0, "the clean stop checkpointed the replay");
         let reopened = RedbStore::open(dir.path()).expect("reopen");
         assert_eq!(
             reopened

@@ -95,6 +95,11 @@ impl Wal {
         Ok(())
     }
 
+    /// Bytes of intact records the log holds.
+    pub fn len(&self) -> u64 {
+        self.bytes
+    }
+
     /// Empties the log (after a checkpoint made everything in it durable in redb).
     pub fn truncate(&mut self) -> io::Result<()> {
         self.file.set_len(0)?;

@@ -67,8 +67,17 @@ pub struct ServeArgs {
     #[arg(long, env = "TAGD_LOG", default_value = "info")]
     pub log: String,
     /// The embedded store's page cache, in MiB.
-    #[arg(long, env = "TAGD_CACHE_MIB", default_value_t = 128)]
+    #[arg(long, env = "TAGD_CACHE_MIB", default_value_t = 96)]
     pub cache_mib: usize,
+    /// Threads that run store reads (and other blocking work) at most. Two cores keep a
+    /// handful busy; more only add memory.
+    #[arg(long, env = "TAGD_READ_THREADS", default_value_t = 8)]
+    pub read_threads: usize,
+    /// How often, at most, the embedded store makes its database durable and empties its
+    /// write-ahead log while writes arrive (milliseconds). Shorter bounds what a restart after a
+    /// crash replays; longer writes fewer pages.
+    #[arg(long, env = "TAGD_CHECKPOINT_MS", default_value_t = 1000)]
+    pub checkpoint_ms: u64,
     /// Most tags one account's Baidu catalogue may hold (Baidu's default is 200).
     #[arg(long, env = "TAGD_BCE_TAG_QUOTA", default_value_t = 200)]
     pub bce_tag_quota: usize,

@@ -13,10 +13,15 @@ use clap::Parser;
 
 fn main() -> std::process::ExitCode {
     let cli = cli::Cli::parse();
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    let mut builder = tokio::runtime::Builder::new_multi_thread();
+    builder.enable_all();
+    if let cli::Command::Serve(args) = &cli.command {
+        // Store reads run on the blocking pool; tokio's default of 512 threads let 64
+        // connections of reads start ~75 threads, each with its own allocator heap
+        // (bench/README.md, RSS).
+        builder.max_blocking_threads(args.read_threads.max(1));
+    }
+    let runtime = match builder.build() {
         Ok(runtime) => runtime,
         Err(err) => {
             eprintln!("tagd: cannot start the async runtime: {err}");

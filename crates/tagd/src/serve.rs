@@ -17,10 +17,11 @@ use crate::logging;
 pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     logging::init(args.log_format, &args.log);
     tagd_server::telemetry::install();
-    let options = StoreOptions {
+    let mut options = StoreOptions {
         cache_bytes: args.cache_mib.max(1) << 20,
         ..StoreOptions::default()
     };
+    options.checkpoint.every = std::time::Duration::from_millis(args.checkpoint_ms.max(1));
     let store = match RedbStore::open_with(&args.data_dir, options) {
         Ok(store) => store,
         Err(OpenError::Locked(path)) => {
