@@ -7,20 +7,20 @@
 
 /// Appends one component.
 pub fn push(out: &mut Vec<u8>, part: &str) {
-    for &b in part.as_bytes() {
-        if b == 0 {
-            out.extend_from_slice(&[0x00, 0xFF]);
-        } else {
-            out.push(b);
-        }
-    }
+    push_open(out, part);
     out.extend_from_slice(&[0x00, 0x01]);
 }
 
 /// Appends a component's bytes without closing it: the prefix of every component that starts
 /// with `part`.
 pub fn push_open(out: &mut Vec<u8>, part: &str) {
-    for &b in part.as_bytes() {
+    let bytes = part.as_bytes();
+    // Text without NUL (all of it, in practice) is copied as is.
+    if !bytes.contains(&0) {
+        out.extend_from_slice(bytes);
+        return;
+    }
+    for &b in bytes {
         if b == 0 {
             out.extend_from_slice(&[0x00, 0xFF]);
         } else {

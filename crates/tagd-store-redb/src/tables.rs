@@ -43,27 +43,40 @@ pub fn resource_key(account: &AccountId, r: &ResourceRef) -> Vec<u8> {
     ])
 }
 
-/// (account, region, key, value, type, id).
-pub fn tag_index_key(account: &AccountId, r: &ResourceRef, key: &str, value: &str) -> Vec<u8> {
-    keys::tuple(&[
-        account.as_str(),
-        r.region.as_str(),
-        key,
-        value,
-        r.resource_type.as_str(),
-        r.id.as_str(),
-    ])
+/// The `tag_index` and `key_index` keys of one resource, built in one buffer: the
+/// (account, region) prefix and the (type, id) suffix are encoded once, not once per tag.
+pub struct IndexKeys {
+    scope: Vec<u8>,
+    tail: Vec<u8>,
+    buf: Vec<u8>,
 }
 
-/// (account, region, key, type, id).
-pub fn key_index_key(account: &AccountId, r: &ResourceRef, key: &str) -> Vec<u8> {
-    keys::tuple(&[
-        account.as_str(),
-        r.region.as_str(),
-        key,
-        r.resource_type.as_str(),
-        r.id.as_str(),
-    ])
+impl IndexKeys {
+    pub fn new(account: &AccountId, r: &ResourceRef) -> Self {
+        let scope = keys::tuple(&[account.as_str(), r.region.as_str()]);
+        let tail = keys::tuple(&[r.resource_type.as_str(), r.id.as_str()]);
+        let buf = Vec::with_capacity(scope.len() + tail.len() + 64);
+        Self { scope, tail, buf }
+    }
+
+    /// (account, region, key, value, type, id): this resource's `tag_index` key.
+    pub fn tag(&mut self, key: &str, value: &str) -> &[u8] {
+        self.buf.clear();
+        self.buf.extend_from_slice(&self.scope);
+        keys::push(&mut self.buf, key);
+        keys::push(&mut self.buf, value);
+        self.buf.extend_from_slice(&self.tail);
+        &self.buf
+    }
+
+    /// (account, region, key, type, id): this resource's `key_index` key.
+    pub fn key(&mut self, key: &str) -> &[u8] {
+        self.buf.clear();
+        self.buf.extend_from_slice(&self.scope);
+        keys::push(&mut self.buf, key);
+        self.buf.extend_from_slice(&self.tail);
+        &self.buf
+    }
 }
 
 /// (account, namespace, key, value): an explicit catalogue's tag.
@@ -74,4 +87,33 @@ pub fn catalogue_key(account: &AccountId, namespace: &str, key: &str, value: &st
 /// (account, region): the prefix of one account's region in every tuple table.
 pub fn scope_prefix(account: &AccountId, region: &Region) -> Vec<u8> {
     keys::tuple(&[account.as_str(), region.as_str()])
+}
+
+#[cfg(test)]
+mod tests {
+    use tagd_core::{Region, ResourceId, ResourceType};
+
+    use super::*;
+
+    #[test]
+    fn index_keys_are_the_tuples_of_the_table_layout() {
+        let account = AccountId::parse("1000000000000001").expect("account");
+        let r = ResourceRef {
+            region: Region::parse("cn-hangzhou").expect("region"),
+            resource_type: ResourceType::parse_canonical("ALIYUN::RDS::INSTANCE").expect("type"),
+            id: ResourceId::parse("rm-1").expect("id"),
+        };
+        let mut index = IndexKeys::new(&account, &r);
+        let parts = |extra: &[&str]| {
+            let mut all = vec![account.as_str(), r.region.as_str()];
+            all.extend_from_slice(extra);
+            all.extend_from_slice(&[r.resource_type.as_str(), r.id.as_str()]);
+            keys::tuple(&all)
+        };
+        assert_eq!(index.tag("env", "prod"), parts(&["env", "prod"]).as_slice());
+        assert_eq!(index.key("env"), parts(&["env"]).as_slice());
+        // The buffer is reused: a shorter key after a longer one is not polluted.
+        assert_eq!(index.tag("a\0b", ""), parts(&["a\0b", ""]).as_slice());
+        assert_eq!(index.key("x"), parts(&["x"]).as_slice());
+    }
 }

@@ -25,8 +25,8 @@ use crate::keys;
 use crate::syncer::{Failure, SyncJob, failure_of};
 use crate::tables;
 use crate::tables::{
-    ACCESS_KEYS, ACCOUNTS, CATALOGUE, KEY_INDEX, META, PRESET_KEYS, PRESET_VALUES, REGISTERED,
-    RESOURCES, TAG_INDEX, key_index_key, resource_key, tag_index_key,
+    ACCESS_KEYS, ACCOUNTS, CATALOGUE, IndexKeys, KEY_INDEX, META, PRESET_KEYS, PRESET_VALUES,
+    REGISTERED, RESOURCES, TAG_INDEX, resource_key,
 };
 use crate::wal::{Effect, Record, Wal};
 
@@ -675,27 +675,28 @@ impl<'txn> Tables<'txn> {
         if current == next {
             return Ok(());
         }
+        let mut index = IndexKeys::new(account, resource);
         for (k, v) in current.iter() {
-            if next.get(k) != Some(v) {
-                let kv = tag_index_key(account, resource, k, v);
-                self.tag_index.remove(kv.as_slice()).map_err(engine_error)?;
+            let after = next.get(k);
+            if after != Some(v) {
+                self.tag_index
+                    .remove(index.tag(k, v))
+                    .map_err(engine_error)?;
             }
-            if next.get(k).is_none() {
-                let ko = key_index_key(account, resource, k);
-                self.key_index.remove(ko.as_slice()).map_err(engine_error)?;
+            if after.is_none() {
+                self.key_index.remove(index.key(k)).map_err(engine_error)?;
             }
         }
         for (k, v) in next.iter() {
-            if current.get(k) != Some(v) {
-                let kv = tag_index_key(account, resource, k, v);
+            let before = current.get(k);
+            if before != Some(v) {
                 self.tag_index
-                    .insert(kv.as_slice(), [].as_slice())
+                    .insert(index.tag(k, v), [].as_slice())
                     .map_err(engine_error)?;
             }
-            if current.get(k).is_none() {
-                let ko = key_index_key(account, resource, k);
+            if before.is_none() {
                 self.key_index
-                    .insert(ko.as_slice(), [].as_slice())
+                    .insert(index.key(k), [].as_slice())
                     .map_err(engine_error)?;
             }
         }
