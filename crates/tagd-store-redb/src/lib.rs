@@ -597,6 +597,7 @@ mod logging_before_acknowledging {
             every: hour,
             idle: hour,
             wal_bytes: u64::MAX,
+            replay: hour,
         };
         let options = crate::StoreOptions {
             checkpoint: policy,
@@ -667,5 +668,77 @@ mod logging_before_acknowledging {
             seqs.windows(2).all(|w| w[0] < w[1]),
             "increasing sequence numbers"
         );
+    }
+}
+
+#[cfg(test)]
+mod replay_budget {
+    use std::time::{Duration, Instant};
+
+    use tagd_core::{
+        Account, AccountId, Atomicity, ChangeSet, Credential, ResourceChange, ResourceId,
+        ResourceRef, ResourceType, Store, Tag, TagOp,
+    };
+
+    use super::RedbStore;
+
+    /// With every other trigger off, the log is emptied as soon as the batches it holds cost
+    /// the writer more than the replay budget (here: any write at all).
+    #[tokio::test]
+    async fn the_writer_checkpoints_once_the_log_would_take_too_long_to_replay() {
+        let dir = tempfile::tempdir().expect("dir");
+        let hour = Duration::from_secs(3600);
+        let options = crate::StoreOptions {
+            checkpoint: crate::CheckpointPolicy {
+                every: hour,
+                idle: hour,
+                wal_bytes: u64::MAX,
+                replay: Duration::ZERO,
+            },
+            ..Default::default()
+        };
+        let store = RedbStore::open_with(dir.path(), options).expect("open");
+        let account = AccountId::parse("1000000000000001").expect("account");
+        let made = Account {
+            id: account.clone(),
+            name: "a".into(),
+            root: false,
+            created_at: 0,
+        };
+        let key = Credential {
+            access_key_id: tagd_core::AccessKeyId::parse("LTAIbudget").expect("key"),
+            secret: tagd_core::SecretKey::new("s".into()).expect("secret"),
+            account_id: account.clone(),
+            enabled: true,
+            created_at: 0,
+        };
+        store.create_account(made, key).await.expect("account");
+        store
+            .apply(ChangeSet {
+                account: account.clone(),
+                changes: vec![ResourceChange {
+                    resource: ResourceRef {
+                        region: tagd_core::Region::parse("cn-hangzhou").expect("region"),
+                        resource_type: ResourceType::new("ALIYUN", "RDS", "INSTANCE")
+                            .expect("type"),
+                        id: ResourceId::parse("rm-budget").expect("id"),
+                    },
+                    op: TagOp::Set(vec![Tag::new("env", "prod")]),
+                }],
+                atomicity: Atomicity::AllOrNothing,
+                require_registered: false,
+                catalogue: None,
+            })
+            .await
+            .expect("tag");
+        // The checkpoint runs right after the batch; the syncer empties the log after it has
+        // answered the batch, so give it a moment.
+        let log = dir.path().join("tagd.wal");
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while std::fs::metadata(&log).expect("log").len() > 0 {
+            assert!(Instant::now() < deadline, "the log was never emptied");
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        store.close();
     }
 }
