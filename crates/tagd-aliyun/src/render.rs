@@ -52,9 +52,7 @@ pub fn to_json(root: &Node) -> String {
 
 fn write_json(node: &Node, out: &mut String) {
     match node {
-        Node::Text(s) => {
-            out.push_str(&serde_json::Value::String(s.clone()).to_string());
-        }
+        Node::Text(s) => escape_json(s, out),
         Node::Int(i) => out.push_str(&i.to_string()),
         Node::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
         Node::Object(fields) => {
@@ -81,6 +79,39 @@ fn write_json(node: &Node, out: &mut String) {
             out.push(']');
         }
     }
+}
+
+/// A JSON string literal, escaped as serde_json escapes it (`\b \f \n \r \t \" \\`, other
+/// control characters as `\u00xx`, everything else as is), written straight into `out`.
+fn escape_json(s: &str, out: &mut String) {
+    out.push('"');
+    let mut start = 0;
+    for (at, byte) in s.bytes().enumerate() {
+        let escape = match byte {
+            b'"' => "\\\"",
+            b'\\' => "\\\\",
+            b'\n' => "\\n",
+            b'\r' => "\\r",
+            b'\t' => "\\t",
+            0x08 => "\\b",
+            0x0C => "\\f",
+            0x00..=0x1F => "",
+            _ => continue,
+        };
+        // Escaped bytes are ASCII, so both ends of the run are char boundaries.
+        out.push_str(&s[start..at]);
+        if escape.is_empty() {
+            const HEX: &[u8; 16] = b"0123456789abcdef";
+            out.push_str("\\u00");
+            out.push(char::from(HEX[usize::from(byte >> 4)]));
+            out.push(char::from(HEX[usize::from(byte & 0x0F)]));
+        } else {
+            out.push_str(escape);
+        }
+        start = at + 1;
+    }
+    out.push_str(&s[start..]);
+    out.push('"');
 }
 
 pub fn to_xml(root_name: &str, root: &Node) -> String {
@@ -207,6 +238,15 @@ mod tests {
                 Node::Object(vec![("TagResource", Node::List(vec![row("a"), row("b")]))]),
             ),
         ])
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn strings_are_escaped_as_serde_json_escapes_them(s in "\\PC*|[\\x00-\\x20\"\\\\/\\x7f]*") {
+            let mut out = String::new();
+            escape_json(&s, &mut out);
+            proptest::prop_assert_eq!(out, serde_json::to_string(&s).expect("json"));
+        }
     }
 
     #[test]

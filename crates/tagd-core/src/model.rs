@@ -36,13 +36,7 @@ impl ResourceType {
     /// Builds `NAMESPACE::PRODUCT::TYPE`, upper-casing each part. Parts are 1..=64 characters of
     /// `[A-Za-z0-9_-]`.
     pub fn new(namespace: &str, product: &str, kind: &str) -> Option<Self> {
-        let valid = |s: &str| {
-            !s.is_empty()
-                && s.len() <= 64
-                && s.bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
-        };
-        if !(valid(namespace) && valid(product) && valid(kind)) {
+        if !(Self::valid_part(namespace) && Self::valid_part(product) && Self::valid_part(kind)) {
             return None;
         }
         Some(Self(format!(
@@ -55,13 +49,34 @@ impl ResourceType {
 
     /// Parses a canonical `A::B::C` string (any case).
     pub fn parse_canonical(s: &str) -> Option<Self> {
-        let mut parts = s.split("::");
-        let (Some(ns), Some(product), Some(kind), None) =
-            (parts.next(), parts.next(), parts.next(), parts.next())
-        else {
+        // `A::B::C` split on ':' is `A`, ``, `B`, ``, `C` (a char split is a memchr; stored
+        // keys hold the canonical form, and index scans parse one per row).
+        let mut parts = s.split(':');
+        let (Some(ns), Some(""), Some(product), Some(""), Some(kind), None) = (
+            parts.next(),
+            parts.next(),
+            parts.next(),
+            parts.next(),
+            parts.next(),
+            parts.next(),
+        ) else {
             return None;
         };
-        Self::new(ns, product, kind)
+        if s.bytes().any(|b| b.is_ascii_lowercase()) {
+            return Self::new(ns, product, kind);
+        }
+        [ns, product, kind]
+            .iter()
+            .all(|part| Self::valid_part(part))
+            .then(|| Self(s.to_owned()))
+    }
+
+    /// 1..=64 characters of `[A-Za-z0-9_-]`.
+    fn valid_part(s: &str) -> bool {
+        !s.is_empty()
+            && s.len() <= 64
+            && s.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
     }
 
     pub fn as_str(&self) -> &str {
@@ -70,17 +85,17 @@ impl ResourceType {
 
     /// The first segment: `ALIYUN` for `ALIYUN::RDS::INSTANCE`.
     pub fn namespace(&self) -> &str {
-        self.0.split("::").next().unwrap_or_default()
+        self.0.split(':').next().unwrap_or_default()
     }
 
     /// The second segment: `RDS` for `ALIYUN::RDS::INSTANCE`.
     pub fn product(&self) -> &str {
-        self.0.split("::").nth(1).unwrap_or_default()
+        self.0.split(':').nth(2).unwrap_or_default()
     }
 
     /// The third segment: `INSTANCE` for `ALIYUN::RDS::INSTANCE`.
     pub fn kind(&self) -> &str {
-        self.0.split("::").nth(2).unwrap_or_default()
+        self.0.split(':').nth(4).unwrap_or_default()
     }
 }
 
@@ -156,6 +171,23 @@ mod tests {
         );
         assert!(ResourceType::parse_canonical("ALIYUN::RDS").is_none());
         assert!(ResourceType::parse_canonical("A::B::C::D").is_none());
+        for bad in [
+            "A:::B::C",
+            "A:B::C::D",
+            "A::B:C",
+            ":A::B::C",
+            "A::B::C:",
+            "A::::C",
+            "A::B::",
+        ] {
+            assert!(ResourceType::parse_canonical(bad).is_none(), "{bad}");
+        }
+        let upper = ResourceType::parse_canonical("ACS::ECS::INSTANCE").expect("canonical");
+        assert_eq!(upper.as_str(), "ACS::ECS::INSTANCE");
+        assert_eq!(
+            (upper.namespace(), upper.product(), upper.kind()),
+            ("ACS", "ECS", "INSTANCE")
+        );
         assert!(ResourceType::new("a b", "x", "y").is_none());
     }
 

@@ -19,6 +19,12 @@ impl TagSet {
         Self(tags.into_iter().map(|t| (t.key, t.value)).collect())
     }
 
+    /// From (key, value) pairs; a repeated key keeps its last value. Pairs already in key
+    /// order (as stored) are built in one pass.
+    pub fn from_pairs(pairs: Vec<(String, String)>) -> Self {
+        Self(pairs.into_iter().collect())
+    }
+
     pub fn get(&self, key: &str) -> Option<&str> {
         self.0.get(key).map(String::as_str)
     }

@@ -70,13 +70,14 @@ pub fn decode_tags(bytes: &[u8]) -> Result<TagSet, StoreError> {
     let mut r = Reader(bytes);
     r.version()?;
     let n = r.u64()?;
-    let mut tags = TagSet::new();
+    // At most 64 up front: `n` comes from disk, and a corrupt count must not allocate much.
+    let mut pairs = Vec::with_capacity(usize::try_from(n.min(64)).unwrap_or(64));
     for _ in 0..n {
         let k = r.str()?;
         let v = r.str()?;
-        tags.insert(k.to_owned(), v.to_owned());
+        pairs.push((k.to_owned(), v.to_owned()));
     }
-    Ok(tags)
+    Ok(TagSet::from_pairs(pairs))
 }
 
 pub fn encode_account(a: &Account) -> Vec<u8> {

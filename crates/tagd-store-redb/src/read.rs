@@ -47,13 +47,14 @@ pub fn query(txn: &ReadTransaction, q: &ResourceQuery) -> Result<Vec<ResourceTag
     if lo >= hi {
         return Ok(out);
     }
+    let mut types = TypeCache::default();
     for entry in table
         .range(lo.as_slice()..hi.as_slice())
         .map_err(engine_error)?
     {
         let (key, _) = entry.map_err(engine_error)?;
         let suffix = &key.value()[index_prefix_len..];
-        let (rtype, id) = type_and_id(suffix)?;
+        let (rtype, id) = types.type_and_id(suffix)?;
         if !q.types.admits(&rtype) {
             continue;
         }
@@ -97,14 +98,31 @@ fn bounds(prefix: &[u8], base_len: usize, start: Option<&Cursor>) -> (Vec<u8>, V
     (lo, hi)
 }
 
-fn type_and_id(suffix: &[u8]) -> Result<(ResourceType, ResourceId), StoreError> {
-    let parts = keys::decode(suffix).ok_or_else(|| StoreError::Corrupt("index key".into()))?;
-    let [t, id] = parts.as_slice() else {
-        return Err(StoreError::Corrupt("index key arity".into()));
-    };
-    let t = ResourceType::parse_canonical(t).ok_or_else(|| StoreError::Corrupt("type".into()))?;
-    let id = ResourceId::parse(id).ok_or_else(|| StoreError::Corrupt("id".into()))?;
-    Ok((t, id))
+/// The last resource type parsed in a scan: the rows of a scan come in (type, id) order, so
+/// most share their type with the row before.
+#[derive(Default)]
+struct TypeCache {
+    last: Option<(String, ResourceType)>,
+}
+
+impl TypeCache {
+    fn type_and_id(&mut self, suffix: &[u8]) -> Result<(ResourceType, ResourceId), StoreError> {
+        let parts = keys::decode(suffix).ok_or_else(|| StoreError::Corrupt("index key".into()))?;
+        let [t, id] = parts.as_slice() else {
+            return Err(StoreError::Corrupt("index key arity".into()));
+        };
+        let rtype = match &self.last {
+            Some((text, parsed)) if text == t => parsed.clone(),
+            _ => {
+                let parsed = ResourceType::parse_canonical(t)
+                    .ok_or_else(|| StoreError::Corrupt("type".into()))?;
+                self.last = Some((t.clone(), parsed.clone()));
+                parsed
+            }
+        };
+        let id = ResourceId::parse(id).ok_or_else(|| StoreError::Corrupt("id".into()))?;
+        Ok((rtype, id))
+    }
 }
 
 /// Reads one resource and keeps it if it has tags and meets every tag condition.
@@ -159,12 +177,13 @@ fn by_scan(resources: &BytesTable, q: &ResourceQuery) -> Result<Vec<ResourceTags
     if lo >= hi {
         return Ok(out);
     }
+    let mut types = TypeCache::default();
     for entry in resources
         .range(lo.as_slice()..hi.as_slice())
         .map_err(engine_error)?
     {
         let (key, value) = entry.map_err(engine_error)?;
-        let (resource_type, id) = type_and_id(&key.value()[base.len()..])?;
+        let (resource_type, id) = types.type_and_id(&key.value()[base.len()..])?;
         if !q.types.admits(&resource_type) {
             continue;
         }
