@@ -584,26 +584,23 @@ mod logging_before_acknowledging {
     use crate::RedbStore;
     use crate::wal::{Effect, Wal};
 
-    /// Every change a write made is in the log by the time the write is answered, so a crash
-    /// right after the answer loses nothing (the kill -9 end-to-end test checks the same from
-    /// outside). Reading the log through a second handle while the store runs is safe: the
-    /// writer only appends.
-    #[tokio::test]
-    async fn acknowledged_writes_are_in_the_log() {
-        let dir = tempfile::tempdir().expect("dir");
-        // No time-based checkpoint may empty the log while the test reads it.
+    /// A store whose only checkpoint trigger is the replay budget `replay` (the others are an
+    /// hour away), holding one account with a key.
+    pub(crate) async fn store_with_account(
+        dir: &std::path::Path,
+        replay: std::time::Duration,
+    ) -> (RedbStore, AccountId) {
         let hour = std::time::Duration::from_secs(3600);
-        let policy = crate::CheckpointPolicy {
-            every: hour,
-            idle: hour,
-            wal_bytes: u64::MAX,
-            replay: hour,
-        };
         let options = crate::StoreOptions {
-            checkpoint: policy,
+            checkpoint: crate::CheckpointPolicy {
+                every: hour,
+                idle: hour,
+                wal_bytes: u64::MAX,
+                replay,
+            },
             ..Default::default()
         };
-        let store = RedbStore::open_with(dir.path(), options).expect("open");
+        let store = RedbStore::open_with(dir, options).expect("open");
         let account = AccountId::parse("1000000000000001").expect("account");
         let made = Account {
             id: account.clone(),
@@ -619,6 +616,19 @@ mod logging_before_acknowledging {
             created_at: 0,
         };
         store.create_account(made, key).await.expect("account");
+        (store, account)
+    }
+
+    /// Every change a write made is in the log by the time the write is answered, so a crash
+    /// right after the answer loses nothing (the kill -9 end-to-end test checks the same from
+    /// outside). Reading the log through a second handle while the store runs is safe: the
+    /// writer only appends.
+    #[tokio::test]
+    async fn acknowledged_writes_are_in_the_log() {
+        let dir = tempfile::tempdir().expect("dir");
+        // No time-based checkpoint may empty the log while the test reads it.
+        let hour = std::time::Duration::from_secs(3600);
+        let (store, account) = store_with_account(dir.path(), hour).await;
         let resource = ResourceRef {
             region: tagd_core::Region::parse("cn-hangzhou").expect("region"),
             resource_type: ResourceType::new("ALIYUN", "RDS", "INSTANCE").expect("type"),
@@ -676,43 +686,18 @@ mod replay_budget {
     use std::time::{Duration, Instant};
 
     use tagd_core::{
-        Account, AccountId, Atomicity, ChangeSet, Credential, ResourceChange, ResourceId,
-        ResourceRef, ResourceType, Store, Tag, TagOp,
+        Atomicity, ChangeSet, ResourceChange, ResourceId, ResourceRef, ResourceType, Store, Tag,
+        TagOp,
     };
-
-    use super::RedbStore;
 
     /// With every other trigger off, the log is emptied as soon as the batches it holds cost
     /// the writer more than the replay budget (here: any write at all).
     #[tokio::test]
     async fn the_writer_checkpoints_once_the_log_would_take_too_long_to_replay() {
         let dir = tempfile::tempdir().expect("dir");
-        let hour = Duration::from_secs(3600);
-        let options = crate::StoreOptions {
-            checkpoint: crate::CheckpointPolicy {
-                every: hour,
-                idle: hour,
-                wal_bytes: u64::MAX,
-                replay: Duration::ZERO,
-            },
-            ..Default::default()
-        };
-        let store = RedbStore::open_with(dir.path(), options).expect("open");
-        let account = AccountId::parse("1000000000000001").expect("account");
-        let made = Account {
-            id: account.clone(),
-            name: "a".into(),
-            root: false,
-            created_at: 0,
-        };
-        let key = Credential {
-            access_key_id: tagd_core::AccessKeyId::parse("LTAIbudget").expect("key"),
-            secret: tagd_core::SecretKey::new("s".into()).expect("secret"),
-            account_id: account.clone(),
-            enabled: true,
-            created_at: 0,
-        };
-        store.create_account(made, key).await.expect("account");
+        let (store, account) =
+            crate::logging_before_acknowledging::store_with_account(dir.path(), Duration::ZERO)
+                .await;
         store
             .apply(ChangeSet {
                 account: account.clone(),

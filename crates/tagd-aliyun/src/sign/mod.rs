@@ -23,6 +23,11 @@ pub fn percent_encode(s: &str) -> String {
 /// [`percent_encode`], appended to `out` (signing encodes every parameter on every request, so
 /// it avoids a `String` per parameter).
 pub fn percent_encode_into(out: &mut String, s: &str) {
+    encode_with(out, s, push_escaped);
+}
+
+/// Copies `s` to `out`, writing every byte outside `A-Z a-z 0-9 - _ . ~` with `escape`.
+fn encode_with(out: &mut String, s: &str, escape: impl Fn(&mut String, u8)) {
     let bytes = s.as_bytes();
     let mut start = 0;
     for (at, &b) in bytes.iter().enumerate() {
@@ -34,7 +39,7 @@ pub fn percent_encode_into(out: &mut String, s: &str) {
         if start < at {
             out.push_str(&s[start..at]);
         }
-        push_escaped(out, b);
+        escape(out, b);
         start = at + 1;
     }
     out.push_str(&s[start..]);
@@ -62,22 +67,10 @@ fn push_hex(out: &mut String, b: u8) {
 /// already encoded canonical query a second time, so a kept byte stays, and an escaped one
 /// becomes `%25XX`.
 pub fn percent_encode_twice_into(out: &mut String, s: &str) {
-    let bytes = s.as_bytes();
-    let mut start = 0;
-    for (at, &b) in bytes.iter().enumerate() {
-        if is_unreserved(b) {
-            continue;
-        }
-        // Runs between escaped bytes are ASCII, so both ends are char boundaries; an empty
-        // run may start inside a multi-byte character, hence the check.
-        if start < at {
-            out.push_str(&s[start..at]);
-        }
+    encode_with(out, s, |out, b| {
         out.push_str("%25");
         push_hex(out, b);
-        start = at + 1;
-    }
-    out.push_str(&s[start..]);
+    });
 }
 
 pub use tagd_core::timestamp::{format_timestamp, parse_timestamp};
