@@ -54,7 +54,7 @@ impl Default for CheckpointPolicy {
             every: Duration::from_secs(1),
             idle: Duration::from_millis(200),
             wal_bytes: 64 << 20,
-            replay: Duration::from_millis(400),
+            replay: Duration::from_millis(600),
         }
     }
 }

@@ -78,6 +78,10 @@ pub struct ServeArgs {
     /// crash replays; longer writes fewer pages.
     #[arg(long, env = "TAGD_CHECKPOINT_MS", default_value_t = 1000)]
     pub checkpoint_ms: u64,
+    /// ...and as soon as the batches in the log took the writer this long to apply
+    /// (milliseconds): about what replaying them after a crash would take.
+    #[arg(long, env = "TAGD_CHECKPOINT_REPLAY_MS", default_value_t = 600)]
+    pub checkpoint_replay_ms: u64,
     /// Most tags one account's Baidu catalogue may hold (Baidu's default is 200).
     #[arg(long, env = "TAGD_BCE_TAG_QUOTA", default_value_t = 200)]
     pub bce_tag_quota: usize,
