@@ -13,6 +13,7 @@
 //! bulk path and writes `bench-manifest.json` beside it ([`load`]).
 
 /// The same allocator as `tagd` (the client shares the two cores with the server).
+#[cfg(feature = "mimalloc")]
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 

@@ -1,6 +1,7 @@
 //! `tagd`: the service (`tagd serve`) and its admin commands (`tagd account|key|resource`).
 
 /// mimalloc: glibc malloc took ~20% of the request threads in W1 (bench/README.md).
+#[cfg(feature = "mimalloc")]
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
