@@ -165,7 +165,7 @@ impl<S: Store> Aliyun<S> {
         };
         match result {
             Ok(mut fields) => {
-                fields.insert(0, ("RequestId", Node::Text(handled.request_id.clone())));
+                fields.insert(0, ("RequestId", Node::text(handled.request_id.clone())));
                 let root = format!("{}Response", route.action.name());
                 handled.response = render::respond(
                     200,

@@ -235,18 +235,18 @@ async fn list_tag_resources<S: Store>(
         .into_iter()
         .map(|row| {
             Node::Object(vec![
-                ("ResourceId", Node::Text(row.id.as_str().to_owned())),
+                ("ResourceId", Node::text(row.id.as_str().to_owned())),
                 (
                     "ResourceType",
-                    Node::Text(row.resource_type.as_str().to_owned()),
+                    Node::text(row.resource_type.as_str().to_owned()),
                 ),
-                ("TagKey", Node::Text(row.key)),
-                ("TagValue", Node::Text(row.value)),
+                ("TagKey", Node::text(row.key)),
+                ("TagValue", Node::text(row.value)),
             ])
         })
         .collect();
     Ok(vec![
-        ("NextToken", Node::Text(page.next_token.unwrap_or_default())),
+        ("NextToken", Node::text(page.next_token.unwrap_or_default())),
         (
             "TagResources",
             Node::Object(vec![("TagResource", Node::List(rows))]),

@@ -4,6 +4,8 @@
 //! {"TagResource":[a,b]}}` renders as `<TagResources><TagResource>a</TagResource><TagResource>b
 //! </TagResource></TagResources>`, which is what the SDKs' XML shapes are.
 
+use std::borrow::Cow;
+
 use bytes::Bytes;
 use http::{HeaderValue, Response, StatusCode, header};
 
@@ -29,7 +31,8 @@ impl Format {
 /// A response body before rendering.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Node {
-    Text(String),
+    /// Owned text, or a constant (`"Custom"`, field values rendered for every row).
+    Text(Cow<'static, str>),
     Int(i64),
     Bool(bool),
     /// Named children, in order.
@@ -40,7 +43,12 @@ pub enum Node {
 
 impl Node {
     pub fn text(s: impl Into<String>) -> Node {
-        Node::Text(s.into())
+        Node::Text(Cow::Owned(s.into()))
+    }
+
+    /// Text known at compile time: no allocation.
+    pub fn constant(s: &'static str) -> Node {
+        Node::Text(Cow::Borrowed(s))
     }
 }
 
@@ -214,7 +222,7 @@ pub fn error_response(
         ("HostId", Node::text(product.host)),
         ("Code", Node::text(err.code.as_ref())),
         ("Message", Node::text(err.message.as_ref())),
-        ("Recommend", Node::Text(recommend)),
+        ("Recommend", Node::text(recommend)),
     ]);
     respond(err.status, format, "Error", &body, request_id)
 }

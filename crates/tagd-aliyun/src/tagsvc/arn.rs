@@ -52,14 +52,27 @@ pub fn parse(raw: &str) -> Option<Arn> {
 
 /// The canonical ARN of a resource: lower-case product and type, real region and account.
 pub fn render(account: &AccountId, resource: &ResourceRef) -> String {
-    format!(
-        "arn:acs:{}:{}:{}:{}/{}",
-        resource.resource_type.product().to_ascii_lowercase(),
-        resource.region,
-        account,
-        resource.resource_type.kind().to_ascii_lowercase(),
-        resource.id
-    )
+    let product = resource.resource_type.product();
+    let kind = resource.resource_type.kind();
+    let (region, account, id) = (
+        resource.region.as_str(),
+        account.as_str(),
+        resource.id.as_str(),
+    );
+    let mut out = String::with_capacity(
+        12 + product.len() + region.len() + account.len() + kind.len() + id.len(),
+    );
+    out.push_str("arn:acs:");
+    out.extend(product.chars().map(|c| c.to_ascii_lowercase()));
+    out.push(':');
+    out.push_str(region);
+    out.push(':');
+    out.push_str(account);
+    out.push(':');
+    out.extend(kind.chars().map(|c| c.to_ascii_lowercase()));
+    out.push('/');
+    out.push_str(id);
+    out
 }
 
 #[cfg(test)]

@@ -71,14 +71,14 @@ pub async fn list<S: Store>(
             Node::Object(vec![
                 (
                     "ResourceId",
-                    Node::Text(found.resource.id.as_str().to_owned()),
+                    Node::text(found.resource.id.as_str().to_owned()),
                 ),
                 ("Tags", Node::List(tags)),
             ])
         })
         .collect();
     Ok(vec![
-        ("NextToken", Node::Text(page.next_token.unwrap_or_default())),
+        ("NextToken", Node::text(page.next_token.unwrap_or_default())),
         ("Resources", Node::List(resources)),
     ])
 }

@@ -118,7 +118,7 @@ pub async fn keys<S: Store>(
         }
     };
     Ok(vec![
-        ("NextToken", Node::Text(next.unwrap_or_default())),
+        ("NextToken", Node::text(next.unwrap_or_default())),
         ("Keys", Node::Object(vec![("Key", Node::List(keys))])),
     ])
 }
@@ -168,12 +168,12 @@ pub async fn values<S: Store>(
         }
     };
     Ok(vec![
-        ("NextToken", Node::Text(next.unwrap_or_default())),
+        ("NextToken", Node::text(next.unwrap_or_default())),
         (
             "Values",
             Node::Object(vec![(
                 "Value",
-                Node::List(values.into_iter().map(Node::Text).collect()),
+                Node::List(values.into_iter().map(Node::text).collect()),
             )]),
         ),
     ])

@@ -165,6 +165,6 @@ fn tag_node(key: &str, value: &str, capitalised: bool) -> Node {
     Node::Object(vec![
         ("Key", Node::text(key)),
         ("Value", Node::text(value)),
-        ("Category", Node::text(category)),
+        ("Category", Node::constant(category)),
     ])
 }

@@ -75,7 +75,7 @@ fn failed_resources(account: &AccountId, report: &ApplyReport) -> Vec<(&'static 
                 ResourceProblem::NotRegistered => RESOURCE_NOT_FOUND,
             };
             Node::Object(vec![
-                ("ResourceARN", Node::Text(arn::render(account, &f.resource))),
+                ("ResourceARN", Node::text(arn::render(account, &f.resource))),
                 (
                     "Result",
                     Node::Object(vec![
@@ -202,13 +202,13 @@ pub async fn list<S: Store>(
         items.push(Node::Object(vec![
             (
                 "ResourceARN",
-                Node::Text(arn::render(account, &found.resource)),
+                Node::text(arn::render(account, &found.resource)),
             ),
             ("Tags", Node::List(tags)),
         ]));
     }
     Ok(vec![
-        ("NextToken", Node::Text(page.next_token.unwrap_or_default())),
+        ("NextToken", Node::text(page.next_token.unwrap_or_default())),
         ("TagResources", Node::List(items)),
     ])
 }
