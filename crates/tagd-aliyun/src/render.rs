@@ -31,7 +31,7 @@ impl Format {
 /// A response body before rendering.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Node {
-    /// Owned text, or a constant (`"Custom"`, field values rendered for every row).
+    /// Owned text, or a constant such as a tag's `Category` (see [`Node::constant`]).
     Text(Cow<'static, str>),
     Int(i64),
     Bool(bool),

@@ -62,13 +62,11 @@ impl ResourceType {
         ) else {
             return None;
         };
-        if s.bytes().any(|b| b.is_ascii_lowercase()) {
-            return Self::new(ns, product, kind);
-        }
+        // `s` is exactly `ns::product::kind`, so upper-casing it is what `new` would build.
         [ns, product, kind]
             .iter()
             .all(|part| Self::valid_part(part))
-            .then(|| Self(s.to_owned()))
+            .then(|| Self(s.to_ascii_uppercase()))
     }
 
     /// 1..=64 characters of `[A-Za-z0-9_-]`.

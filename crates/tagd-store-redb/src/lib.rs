@@ -619,6 +619,28 @@ mod logging_before_acknowledging {
         (store, account)
     }
 
+    pub(crate) fn rds_instance(id: &str) -> ResourceRef {
+        ResourceRef {
+            region: tagd_core::Region::parse("cn-hangzhou").expect("region"),
+            resource_type: ResourceType::new("ALIYUN", "RDS", "INSTANCE").expect("type"),
+            id: ResourceId::parse(id).expect("id"),
+        }
+    }
+
+    /// An all-or-nothing change set of one change.
+    pub(crate) fn one_change(account: &AccountId, resource: &ResourceRef, op: TagOp) -> ChangeSet {
+        ChangeSet {
+            account: account.clone(),
+            changes: vec![ResourceChange {
+                resource: resource.clone(),
+                op,
+            }],
+            atomicity: Atomicity::AllOrNothing,
+            require_registered: false,
+            catalogue: None,
+        }
+    }
+
     /// Every change a write made is in the log by the time the write is answered, so a crash
     /// right after the answer loses nothing (the kill -9 end-to-end test checks the same from
     /// outside). Reading the log through a second handle while the store runs is safe: the
@@ -629,21 +651,8 @@ mod logging_before_acknowledging {
         // No time-based checkpoint may empty the log while the test reads it.
         let hour = std::time::Duration::from_secs(3600);
         let (store, account) = store_with_account(dir.path(), hour).await;
-        let resource = ResourceRef {
-            region: tagd_core::Region::parse("cn-hangzhou").expect("region"),
-            resource_type: ResourceType::new("ALIYUN", "RDS", "INSTANCE").expect("type"),
-            id: ResourceId::parse("rm-logged").expect("id"),
-        };
-        let set = |op| ChangeSet {
-            account: account.clone(),
-            changes: vec![ResourceChange {
-                resource: resource.clone(),
-                op,
-            }],
-            atomicity: Atomicity::AllOrNothing,
-            require_registered: false,
-            catalogue: None,
-        };
+        let resource = rds_instance("rm-logged");
+        let set = |op| one_change(&account, &resource, op);
         store
             .apply(set(TagOp::Set(vec![Tag::new("env", "prod")])))
             .await
@@ -685,35 +694,23 @@ mod logging_before_acknowledging {
 mod replay_budget {
     use std::time::{Duration, Instant};
 
-    use tagd_core::{
-        Atomicity, ChangeSet, ResourceChange, ResourceId, ResourceRef, ResourceType, Store, Tag,
-        TagOp,
-    };
+    use tagd_core::{Store, Tag, TagOp};
+
+    use crate::logging_before_acknowledging::{one_change, rds_instance, store_with_account};
 
     /// With every other trigger off, the log is emptied as soon as the batches it holds cost
     /// the writer more than the replay budget (here: any write at all).
     #[tokio::test]
     async fn the_writer_checkpoints_once_the_log_would_take_too_long_to_replay() {
         let dir = tempfile::tempdir().expect("dir");
-        let (store, account) =
-            crate::logging_before_acknowledging::store_with_account(dir.path(), Duration::ZERO)
-                .await;
+        let (store, account) = store_with_account(dir.path(), Duration::ZERO).await;
+        let resource = rds_instance("rm-budget");
         store
-            .apply(ChangeSet {
-                account: account.clone(),
-                changes: vec![ResourceChange {
-                    resource: ResourceRef {
-                        region: tagd_core::Region::parse("cn-hangzhou").expect("region"),
-                        resource_type: ResourceType::new("ALIYUN", "RDS", "INSTANCE")
-                            .expect("type"),
-                        id: ResourceId::parse("rm-budget").expect("id"),
-                    },
-                    op: TagOp::Set(vec![Tag::new("env", "prod")]),
-                }],
-                atomicity: Atomicity::AllOrNothing,
-                require_registered: false,
-                catalogue: None,
-            })
+            .apply(one_change(
+                &account,
+                &resource,
+                TagOp::Set(vec![Tag::new("env", "prod")]),
+            ))
             .await
             .expect("tag");
         // The checkpoint runs right after the batch; the syncer empties the log after it has

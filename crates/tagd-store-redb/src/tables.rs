@@ -53,7 +53,7 @@ pub struct IndexKeys {
 
 impl IndexKeys {
     pub fn new(account: &AccountId, r: &ResourceRef) -> Self {
-        let scope = keys::tuple(&[account.as_str(), r.region.as_str()]);
+        let scope = scope_prefix(account, &r.region);
         let tail = keys::tuple(&[r.resource_type.as_str(), r.id.as_str()]);
         let buf = Vec::with_capacity(scope.len() + tail.len() + 64);
         Self { scope, tail, buf }

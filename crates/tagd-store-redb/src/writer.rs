@@ -692,16 +692,12 @@ impl<'txn> Tables<'txn> {
         let mut before = current.iter().peekable();
         let mut after = next.iter().peekable();
         loop {
-            let (old, new) = match (before.peek(), after.peek()) {
+            match (before.peek().copied(), after.peek().copied()) {
                 (None, None) => break,
-                (Some(&(k, _)), Some(&(n, _))) if k < n => (before.next(), None),
-                (Some(&(k, _)), Some(&(n, _))) if k > n => (None, after.next()),
-                (Some(_), Some(_)) => (before.next(), after.next()),
-                (Some(_), None) => (before.next(), None),
-                (None, Some(_)) => (None, after.next()),
-            };
-            match (old, new) {
-                (Some((k, v)), Some((_, w))) => {
+                (Some((k, v)), Some((n, w))) if k == n => {
+                    before.next();
+                    after.next();
+                    // The key stays: only a changed value moves in the (key, value) index.
                     if v != w {
                         self.tag_index
                             .remove(index.tag(k, v))
@@ -711,21 +707,18 @@ impl<'txn> Tables<'txn> {
                             .map_err(engine_error)?;
                     }
                 }
-                (Some((k, v)), None) => {
-                    self.tag_index
-                        .remove(index.tag(k, v))
-                        .map_err(engine_error)?;
-                    self.key_index.remove(index.key(k)).map_err(engine_error)?;
+                (Some((k, _)), Some((n, w))) if n < k => {
+                    after.next();
+                    self.index_tag(&mut index, n, w)?;
                 }
-                (None, Some((k, w))) => {
-                    self.tag_index
-                        .insert(index.tag(k, w), [].as_slice())
-                        .map_err(engine_error)?;
-                    self.key_index
-                        .insert(index.key(k), [].as_slice())
-                        .map_err(engine_error)?;
+                (None, Some((n, w))) => {
+                    after.next();
+                    self.index_tag(&mut index, n, w)?;
                 }
-                (None, None) => break,
+                (Some((k, v)), _) => {
+                    before.next();
+                    self.unindex_tag(&mut index, k, v)?;
+                }
             }
         }
         if next.is_empty() {
@@ -738,6 +731,38 @@ impl<'txn> Tables<'txn> {
                 .map_err(engine_error)?;
             self.effects.push(Effect::ResourcePut(key.to_vec(), bytes));
         }
+        Ok(())
+    }
+
+    /// Adds a key the resource did not carry to both indexes.
+    fn index_tag(
+        &mut self,
+        index: &mut IndexKeys,
+        key: &str,
+        value: &str,
+    ) -> Result<(), StoreError> {
+        self.tag_index
+            .insert(index.tag(key, value), [].as_slice())
+            .map_err(engine_error)?;
+        self.key_index
+            .insert(index.key(key), [].as_slice())
+            .map_err(engine_error)?;
+        Ok(())
+    }
+
+    /// Removes a key the resource no longer carries from both indexes.
+    fn unindex_tag(
+        &mut self,
+        index: &mut IndexKeys,
+        key: &str,
+        value: &str,
+    ) -> Result<(), StoreError> {
+        self.tag_index
+            .remove(index.tag(key, value))
+            .map_err(engine_error)?;
+        self.key_index
+            .remove(index.key(key))
+            .map_err(engine_error)?;
         Ok(())
     }
 
