@@ -3,7 +3,8 @@
 //!
 //! Writes go through one writer thread that group-commits through a write-ahead log
 //! ([`writer`], [`wal`]); reads run on tokio's blocking pool in redb read transactions, which
-//! never block the writer.
+//! never block the writer. A read first waits until the writer's open transaction holds
+//! nothing it must see ([`visibility`]).
 
 mod catalogue;
 mod codec;
@@ -11,6 +12,7 @@ mod keys;
 mod read;
 mod syncer;
 mod tables;
+mod visibility;
 mod wal;
 mod writer;
 
@@ -70,6 +72,7 @@ pub struct RedbStore {
 
 struct Inner {
     db: Arc<Database>,
+    visibility: Arc<visibility::Visibility>,
     queue: Mutex<Option<Sender<WriteOp>>>,
     writer: Mutex<Option<JoinHandle<()>>>,
     syncer: Mutex<Option<JoinHandle<()>>>,
@@ -155,6 +158,7 @@ impl RedbStore {
             .name("tagd-store-syncer".into())
             .spawn(move || syncer.run(&job_rx))
             .map_err(|e| other(e.to_string()))?;
+        let visibility = recovered.visibility();
         let (tx, rx) = mpsc::channel();
         let writer = std::thread::Builder::new()
             .name("tagd-store-writer".into())
@@ -163,6 +167,7 @@ impl RedbStore {
         Ok(Self {
             inner: Arc::new(Inner {
                 db,
+                visibility,
                 queue: Mutex::new(Some(tx)),
                 writer: Mutex::new(Some(writer)),
                 syncer: Mutex::new(Some(syncer)),
@@ -193,6 +198,14 @@ impl RedbStore {
         &self,
         f: impl FnOnce(&redb::ReadTransaction) -> Result<T, StoreError> + Send + 'static,
     ) -> Result<T, StoreError> {
+        if let visibility::Wait::For { target, ask } = self.inner.visibility.check() {
+            if ask {
+                let queue = self.inner.queue.lock().map_err(|_| unavailable())?;
+                let sender = queue.as_ref().ok_or_else(unavailable)?;
+                sender.send(WriteOp::Publish).map_err(|_| unavailable())?;
+            }
+            self.inner.visibility.until(target).await;
+        }
         let db = Arc::clone(&self.inner.db);
         tokio::task::spawn_blocking(move || {
             let txn = db.begin_read().map_err(engine_error)?;
@@ -590,17 +603,7 @@ mod logging_before_acknowledging {
         dir: &std::path::Path,
         replay: std::time::Duration,
     ) -> (RedbStore, AccountId) {
-        let hour = std::time::Duration::from_secs(3600);
-        let options = crate::StoreOptions {
-            checkpoint: crate::CheckpointPolicy {
-                every: hour,
-                idle: hour,
-                wal_bytes: u64::MAX,
-                replay,
-            },
-            ..Default::default()
-        };
-        let store = RedbStore::open_with(dir, options).expect("open");
+        let store = RedbStore::open_with(dir, checkpoint_only_after(replay)).expect("open");
         let account = AccountId::parse("1000000000000001").expect("account");
         let made = Account {
             id: account.clone(),
@@ -617,6 +620,20 @@ mod logging_before_acknowledging {
         };
         store.create_account(made, key).await.expect("account");
         (store, account)
+    }
+
+    /// Options whose only checkpoint trigger is the replay budget `replay`.
+    pub(crate) fn checkpoint_only_after(replay: std::time::Duration) -> crate::StoreOptions {
+        let hour = std::time::Duration::from_secs(3600);
+        crate::StoreOptions {
+            checkpoint: crate::CheckpointPolicy {
+                every: hour,
+                idle: hour,
+                wal_bytes: u64::MAX,
+                replay,
+            },
+            ..Default::default()
+        }
     }
 
     pub(crate) fn rds_instance(id: &str) -> ResourceRef {
@@ -722,5 +739,125 @@ mod replay_budget {
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
         store.close();
+    }
+}
+
+#[cfg(test)]
+mod open_transaction {
+    use std::time::Duration;
+
+    use tagd_core::{Store, Tag, TagOp, TagSet};
+
+    use crate::logging_before_acknowledging::{
+        checkpoint_only_after, one_change, rds_instance, store_with_account,
+    };
+
+    /// Acknowledged writes wait in the writer's open transaction until a read needs them; the
+    /// read has the writer commit first, so it sees every one of them.
+    #[tokio::test]
+    async fn a_read_sees_the_writes_the_open_transaction_holds() {
+        let dir = tempfile::tempdir().expect("dir");
+        let (store, account) = store_with_account(dir.path(), Duration::from_secs(3600)).await;
+        let (one, two) = (rds_instance("rm-open-1"), rds_instance("rm-open-2"));
+        for resource in [&one, &two] {
+            store
+                .apply(one_change(
+                    &account,
+                    resource,
+                    TagOp::Set(vec![Tag::new("env", "prod")]),
+                ))
+                .await
+                .expect("tag");
+        }
+        let (applied, published) = store.inner.visibility.seen();
+        assert!(
+            published < applied,
+            "the writes are not committed before a read asks (applied {applied}, published {published})"
+        );
+        let expected = TagSet::from_tags([Tag::new("env", "prod")]);
+        for resource in [&one, &two] {
+            assert_eq!(
+                store.get_tags(&account, resource).await.expect("read"),
+                expected
+            );
+        }
+        let (applied, published) = store.inner.visibility.seen();
+        assert_eq!(published, applied, "the read had the writer commit");
+        // A later write is again visible to the next read.
+        store
+            .apply(one_change(&account, &one, TagOp::RemoveAll))
+            .await
+            .expect("untag");
+        assert!(
+            store
+                .get_tags(&account, &one)
+                .await
+                .expect("read")
+                .is_empty()
+        );
+        store.close();
+    }
+
+    /// An engine failure in one batch aborts the open transaction; the acknowledged batches it
+    /// held are applied again, so they stay visible, and survive a restart.
+    #[tokio::test]
+    async fn an_engine_failure_keeps_the_acknowledged_batches_before_it() {
+        let dir = tempfile::tempdir().expect("dir");
+        let hour = Duration::from_secs(3600);
+        let (store, account) = store_with_account(dir.path(), hour).await;
+        store.close();
+        drop(store);
+        // A record that does not decode: writing to it fails inside the writer.
+        let broken = rds_instance("rm-broken");
+        {
+            let db = redb::Database::create(dir.path().join("tagd.redb")).expect("db");
+            let txn = db.begin_write().expect("txn");
+            {
+                let mut resources = txn.open_table(crate::tables::RESOURCES).expect("table");
+                let key = crate::tables::resource_key(&account, &broken);
+                resources
+                    .insert(key.as_slice(), [0xFF_u8, 0xFF, 0xFF].as_slice())
+                    .expect("insert");
+            }
+            txn.commit().expect("commit");
+        }
+        let store =
+            crate::RedbStore::open_with(dir.path(), checkpoint_only_after(hour)).expect("reopen");
+        let kept = rds_instance("rm-kept");
+        let prod = || TagOp::Set(vec![Tag::new("env", "prod")]);
+        store
+            .apply(one_change(&account, &kept, prod()))
+            .await
+            .expect("tag");
+        let (applied, published) = store.inner.visibility.seen();
+        assert!(
+            published < applied,
+            "the write waits in the open transaction"
+        );
+        let failed = store.apply(one_change(&account, &broken, prod())).await;
+        assert!(
+            failed.is_err(),
+            "the broken record fails its batch: {failed:?}"
+        );
+        let expected = TagSet::from_tags([Tag::new("env", "prod")]);
+        assert_eq!(
+            store.get_tags(&account, &kept).await.expect("read"),
+            expected
+        );
+        // The store goes on taking writes.
+        let later = rds_instance("rm-later");
+        store
+            .apply(one_change(&account, &later, prod()))
+            .await
+            .expect("tag after the failure");
+        store.close();
+        drop(store);
+        let reopened = crate::RedbStore::open(dir.path()).expect("reopen");
+        for resource in [&kept, &later] {
+            assert_eq!(
+                reopened.get_tags(&account, resource).await.expect("read"),
+                expected
+            );
+        }
     }
 }

@@ -21,7 +21,7 @@ const MAX_GROUP: usize = 256;
 pub enum SyncJob {
     /// Make `record` (if the batch changed anything) durable, then answer `pending`.
     Batch {
-        record: Option<Record>,
+        record: Option<Arc<Record>>,
         pending: Vec<Pending>,
         outcome: Result<(), String>,
     },

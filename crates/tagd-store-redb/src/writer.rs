@@ -1,11 +1,15 @@
-//! The single writer thread: drains queued writes, applies a batch in one redb transaction
-//! committed without fsync, appends the batch's effects to the write-ahead log with one
-//! fdatasync ([`crate::wal`]), then answers every waiter: one fsync serves the whole batch.
-//! A change set that fails its checks is skipped without touching the rest of the batch.
-//! Every second (or when idle, or when the log passes 64 MiB) a checkpoint makes redb durable
-//! and empties the log.
+//! The single writer thread: drains queued writes, applies a batch to its open redb
+//! transaction, has the syncer append the batch's effects to the write-ahead log with one
+//! fdatasync ([`crate::syncer`], [`crate::wal`]), which then answers every waiter: one fsync
+//! serves the whole batch. A change set that fails its checks is skipped without touching the
+//! rest of the batch.
+//!
+//! The open transaction spans batches: it is committed (without fsync) when a reader needs what
+//! it holds ([`crate::visibility`]), and made durable at a checkpoint: every second (or when
+//! idle, or when the log passes 64 MiB), which then empties the log.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, TryRecvError};
 use std::time::{Duration, Instant};
 
@@ -28,6 +32,7 @@ use crate::tables::{
     ACCESS_KEYS, ACCOUNTS, CATALOGUE, IndexKeys, KEY_INDEX, META, PRESET_KEYS, PRESET_VALUES,
     REGISTERED, RESOURCES, TAG_INDEX, resource_key,
 };
+use crate::visibility::Visibility;
 use crate::wal::{Effect, Record, Wal};
 
 /// Most writes one commit carries.
@@ -70,6 +75,8 @@ pub enum WriteOp {
     Deregister(AccountId, ResourceRef, Reply<bool>),
     PutPresets(AccountId, Vec<PresetKey>, Reply<()>),
     DeletePreset(AccountId, String, Option<String>, Reply<PresetDelete>),
+    /// A reader waits for the open transaction to be committed ([`crate::visibility`]).
+    Publish,
 }
 
 /// Sends an op's answer once the batch's fate (durable, or failed) is known.
@@ -113,6 +120,15 @@ impl Pending {
             | WriteOp::PutPresets(_, _, tx) => Pending::new(tx, Err(refused())),
             WriteOp::Deregister(_, _, tx) => Pending::new(tx, Err(refused())),
             WriteOp::DeletePreset(_, _, _, tx) => Pending::new(tx, Err(refused())),
+            WriteOp::Publish => Pending::nothing(),
+        }
+    }
+
+    /// An op with no waiter.
+    fn nothing() -> Pending {
+        Pending {
+            send: Box::new(|_| {}),
+            engine_failure: None,
         }
     }
 
@@ -128,7 +144,12 @@ impl Pending {
 
 /// The writer's durable state: the database, the log, and how far each reaches.
 pub struct Writer {
-    db: std::sync::Arc<Database>,
+    db: Arc<Database>,
+    /// The transaction batches are applied to; `None` after a commit until the next batch.
+    open: Option<WriteTransaction>,
+    /// The records applied to `open`, to rebuild it if an engine failure aborts it.
+    unpublished: Vec<Arc<Record>>,
+    visibility: Arc<Visibility>,
     /// Where applied batches go to be made durable and answered ([`crate::syncer`]).
     jobs: Option<SyncSender<SyncJob>>,
     /// Log bytes sent to the syncer since the last checkpoint.
@@ -151,13 +172,16 @@ impl Writer {
     /// Replays the log past the last checkpoint and checkpoints. Returns the writer and the
     /// (now empty) log, for the syncer; [`Self::attach`] then connects the two.
     pub fn recover(
-        db: std::sync::Arc<Database>,
+        db: Arc<Database>,
         wal_path: &std::path::Path,
         policy: CheckpointPolicy,
     ) -> Result<(Writer, Wal), StoreError> {
         let (mut wal, records) = Wal::open(wal_path).map_err(engine_error)?;
         let mut writer = Writer {
             db,
+            open: None,
+            unpublished: Vec::new(),
+            visibility: Arc::new(Visibility::new(0)),
             jobs: None,
             wal_bytes: 0,
             seq: 0,
@@ -169,6 +193,7 @@ impl Writer {
         };
         let checkpointed = writer.checkpointed_seq()?;
         writer.seq = checkpointed;
+        writer.visibility = Arc::new(Visibility::new(checkpointed));
         let replay: Vec<&Record> = records.iter().filter(|r| r.seq > checkpointed).collect();
         if replay.is_empty() {
             // Nothing redb lacks: whatever the log holds was checkpointed before a crash
@@ -197,6 +222,7 @@ impl Writer {
         }
         txn.commit().map_err(engine_error)?;
         writer.seq = replay.iter().map(|r| r.seq).max().unwrap_or(checkpointed);
+        writer.visibility = Arc::new(Visibility::new(writer.seq));
         writer.dirty = true;
         writer.wal_bytes = wal.len();
         writer.applied = started.elapsed();
@@ -215,6 +241,11 @@ impl Writer {
         self.failure = failure;
     }
 
+    /// What readers can see of the open transaction, shared with them.
+    pub fn visibility(&self) -> Arc<Visibility> {
+        Arc::clone(&self.visibility)
+    }
+
     fn checkpointed_seq(&self) -> Result<u64, StoreError> {
         let txn = self.db.begin_read().map_err(engine_error)?;
         let meta = txn.open_table(META).map_err(engine_error)?;
@@ -227,20 +258,60 @@ impl Writer {
         Ok(u64::from_be_bytes(raw))
     }
 
-    /// A durable redb commit recording that everything up to `self.seq` is in redb.
+    /// The open transaction, or a new one (committed without fsync unless a checkpoint says
+    /// otherwise).
+    fn take_open(&mut self) -> Result<WriteTransaction, String> {
+        if let Some(txn) = self.open.take() {
+            return Ok(txn);
+        }
+        let mut txn = self.db.begin_write().map_err(|e| e.to_string())?;
+        txn.set_durability(Durability::None)
+            .map_err(|e| e.to_string())?;
+        Ok(txn)
+    }
+
+    /// Commits the open transaction without fsync, so that readers see it.
+    fn publish(&mut self) {
+        let Some(txn) = self.open.take() else {
+            self.visibility.published(self.seq);
+            return;
+        };
+        match txn.commit() {
+            Ok(()) => {
+                self.unpublished.clear();
+                self.visibility.published(self.seq);
+            }
+            Err(err) => self.fail(format!("commit failed: {err}")),
+        }
+    }
+
+    /// Makes everything the writer applied durable in redb, recording that it reaches up to
+    /// `self.seq`.
     ///
     /// Quick-repair saves redb's allocator state with this commit, so that opening after a
     /// crash (which falls back to the last durable commit) does not walk the whole file: without
     /// it, a 3.7 GB store took 12 s to reopen after SIGKILL (bench/README.md).
-    fn make_durable(&self) -> Result<(), String> {
-        let mut txn = self.db.begin_write().map_err(|e| e.to_string())?;
+    ///
+    /// The open transaction is published first: the durable commit then writes and syncs every
+    /// page, which holds the writer for tens of milliseconds, but no reader waits for it.
+    fn make_durable(&mut self) -> Result<(), String> {
+        self.publish();
+        if let Some(err) = failure_of(&self.failure) {
+            return Err(err);
+        }
+        let mut txn = self.take_open()?;
+        txn.set_durability(Durability::Immediate)
+            .map_err(|e| e.to_string())?;
         txn.set_quick_repair(true);
         {
             let mut meta = txn.open_table(META).map_err(|e| e.to_string())?;
             meta.insert("wal_seq", self.seq.to_be_bytes().as_slice())
                 .map_err(|e| e.to_string())?;
         }
-        txn.commit().map_err(|e| e.to_string())
+        txn.commit().map_err(|e| e.to_string())?;
+        self.unpublished.clear();
+        self.visibility.published(self.seq);
+        Ok(())
     }
 
     /// Makes redb durable up to `self.seq`, then has the syncer empty the log (after it has
@@ -263,13 +334,24 @@ impl Writer {
             .record(started.elapsed().as_secs_f64());
     }
 
-    fn fail(&self, err: String) {
+    /// Stops taking writes. What the open transaction holds was acknowledged only if its log
+    /// record was written, and the log failure that got us here may have stopped that; it is
+    /// committed (without fsync) anyway, as the batches before were, so that reads go on seeing
+    /// what they saw. Readers stop waiting for the writer.
+    fn fail(&mut self, err: String) {
         tracing::error!(error = %err, "store writer stopped taking writes");
         if let Ok(mut slot) = self.failure.lock()
             && slot.is_none()
         {
             *slot = Some(err);
         }
+        if let Some(txn) = self.open.take()
+            && let Err(err) = txn.commit()
+        {
+            tracing::error!(error = %err, "the open transaction could not be committed");
+        }
+        self.unpublished.clear();
+        self.visibility.stopped();
     }
 
     /// Hands a job to the syncer; if it is gone, answers the job's waiters with a failure.
@@ -305,15 +387,25 @@ impl Writer {
                     Err(TryRecvError::Empty | TryRecvError::Disconnected) => break,
                 }
             }
-            self.commit_batch(batch);
+            // A reader's request only wakes the writer: the flag it set says what to do.
+            batch.retain(|op| !matches!(op, WriteOp::Publish));
+            if !batch.is_empty() {
+                self.commit_batch(batch);
+            }
             if self.last_checkpoint.elapsed() >= self.policy.every
                 || self.wal_bytes >= self.policy.wal_bytes
                 || self.applied >= self.policy.replay
             {
                 self.checkpoint();
             }
+            // After the checkpoint, which may have answered the request already.
+            if self.visibility.take_request() {
+                self.publish();
+            }
         }
         self.checkpoint();
+        self.publish();
+        self.visibility.stopped();
         // Dropping the sender lets the syncer finish its queue and stop.
         self.jobs = None;
     }
@@ -333,21 +425,25 @@ impl Writer {
             }
             None => self.apply_batch(batch, &mut pending, &mut effects),
         };
-        // An apply failure rolled its transaction back: the batch fails, the store goes on.
+        // An apply failure aborted the open transaction, which was rebuilt without this batch:
+        // the batch fails, the store goes on.
         if let Err(err) = &outcome {
             tracing::error!(error = %err, batch = size, "store commit failed");
         }
         let record = (outcome.is_ok() && !effects.is_empty()).then(|| {
             self.seq += 1;
             self.dirty = true;
-            Record {
+            Arc::new(Record {
                 seq: self.seq,
                 effects,
-            }
+            })
         });
         if let Some(record) = &record {
             self.wal_bytes += record.effects.len() as u64 * 128;
             self.applied += started.elapsed();
+            self.unpublished.push(Arc::clone(record));
+            // Before the syncer can acknowledge anything of this batch.
+            self.visibility.applied(self.seq);
         }
         metrics::histogram!("tagd_store_commit_batch_size").record(size as f64);
         metrics::histogram!("tagd_store_commit_seconds").record(started.elapsed().as_secs_f64());
@@ -358,30 +454,66 @@ impl Writer {
         });
     }
 
-    /// Applies the batch in one redb transaction committed without fsync. An engine failure
-    /// inside any op aborts the whole transaction; logical refusals only skip their op.
+    /// Applies the batch to the open transaction. An engine failure inside any op aborts the
+    /// transaction, which is then rebuilt from the batches before this one; logical refusals
+    /// only skip their op.
     fn apply_batch(
-        &self,
+        &mut self,
         batch: Vec<WriteOp>,
         pending: &mut Vec<Pending>,
         effects: &mut Vec<Effect>,
     ) -> Result<(), String> {
-        let mut txn = self.db.begin_write().map_err(|e| e.to_string())?;
-        txn.set_durability(Durability::None)
-            .map_err(|e| e.to_string())?;
+        let txn = self.take_open()?;
+        let applied = Self::apply_ops(&txn, batch, pending, effects);
+        match applied {
+            Ok(()) => {
+                self.open = Some(txn);
+                Ok(())
+            }
+            Err(err) => {
+                effects.clear();
+                drop(txn);
+                if let Err(rebuild) = self.rebuild() {
+                    self.fail(format!("rebuilding the open transaction failed: {rebuild}"));
+                }
+                Err(err)
+            }
+        }
+    }
+
+    fn apply_ops(
+        txn: &WriteTransaction,
+        batch: Vec<WriteOp>,
+        pending: &mut Vec<Pending>,
+        effects: &mut Vec<Effect>,
+    ) -> Result<(), String> {
+        let mut tables = Tables::open(txn).map_err(|e| e.to_string())?;
+        for op in batch {
+            let done = tables.run(op);
+            let failed = done.engine_failure();
+            pending.push(done);
+            if let Some(err) = failed {
+                return Err(err);
+            }
+        }
+        *effects = std::mem::take(&mut tables.effects);
+        Ok(())
+    }
+
+    /// Applies the unpublished records again to a new transaction, after the one holding them
+    /// was aborted.
+    fn rebuild(&mut self) -> Result<(), String> {
+        let txn = self.take_open()?;
         {
             let mut tables = Tables::open(&txn).map_err(|e| e.to_string())?;
-            for op in batch {
-                let done = tables.run(op);
-                let failed = done.engine_failure();
-                pending.push(done);
-                if let Some(err) = failed {
-                    return Err(err);
+            for record in &self.unpublished {
+                for effect in &record.effects {
+                    tables.replay(effect).map_err(|e| e.to_string())?;
                 }
             }
-            *effects = std::mem::take(&mut tables.effects);
         }
-        txn.commit().map_err(|e| e.to_string())
+        self.open = Some(txn);
+        Ok(())
     }
 }
 
@@ -441,6 +573,7 @@ impl<'txn> Tables<'txn> {
             WriteOp::DeletePreset(account, key, value, tx) => {
                 Pending::new(tx, self.delete_preset(&account, &key, value.as_deref()))
             }
+            WriteOp::Publish => Pending::nothing(),
         }
     }
 
