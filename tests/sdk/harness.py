@@ -1725,7 +1725,8 @@ def assert_full_row(row: dict) -> None:
     for f, t in FULL_ROW_FIELDS.items():
         assert type(row[f]) is t, f"{f} must be a JSON {t.__name__}: {row!r}"
     assert row["associationType"] == 0, row
-    assert row["resourceUuid"] == "", row  # docs/baidu.md: resourceUuid is not kept
+    if not row["resourceId"]:
+        assert row["resourceUuid"] == "", row  # an unbound catalogue tag has no resource
 
 
 def assert_bce_common_headers(r: BceHttpResponse) -> None:

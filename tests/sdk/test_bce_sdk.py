@@ -223,15 +223,26 @@ def test_create_and_assign(acct, sdk):
     r = sdk.query_full_list(True)
     assert rows_of(r) == [("a", "1", "BCC", "bj", i), ("b", "2", "BCC", "bj", i), ("d", "4", "BCC", "bj", i),
                           ("d", "4", "EIP", "gz", j), ("e", "", "BCC", "bj", i)]
-    # resourceUuid is accepted but not kept; associationType answers 0 (docs/baidu.md)
-    assert {x.resource_uuid for x in r.tag_association_fulls} == {""}
+    # resourceUuid is kept with the resource (spec §2.8: "" when none was given); associationType answers 0
+    assert {(x.resource_id, x.resource_uuid) for x in r.tag_association_fulls} == {(i, "uuid-1"), (j, "")}
     assert {x.association_type for x in r.tag_association_fulls} == {0}
+    # binding more tags keeps it; a later createAndAssign replaces it, and "" clears it
+    sdk.bind("f", "5", "BCC", [(i, "bj")])
+    assert {x.resource_uuid for x in sdk.query_full_list(True, resourceIds=[i]).tag_association_fulls} == {"uuid-1"}
+    sdk.create_and_assign([{"resourceId": j, "resourceUuid": "uuid-2", "serviceType": "EIP", "region": "gz",
+                            "tags": [{"tagKey": "d", "tagValue": "4"}]}])
+    assert [x.resource_uuid for x in sdk.query_full_list(True, resourceIds=[j]).tag_association_fulls] == ["uuid-2"]
+    sdk.create_and_assign([{"resourceId": i, "resourceUuid": "", "serviceType": "BCC", "region": "bj",
+                            "tags": [{"tagKey": "a", "tagValue": "1"}, {"tagKey": "b", "tagValue": "2"},
+                                     {"tagKey": "d", "tagValue": "4"}, {"tagKey": "e", "tagValue": ""}]}])
+    assert {x.resource_uuid for x in sdk.query_full_list(True, resourceIds=[i]).tag_association_fulls} == {""}
     # missing tags were created; c lost its last binding and stays
-    assert tags_of(sdk.list_tags()) == [("a", "1"), ("b", "2"), ("c", "3"), ("d", "4"), ("e", ""), ("spare", "")]
+    assert tags_of(sdk.list_tags()) == [("a", "1"), ("b", "2"), ("c", "3"), ("d", "4"), ("e", ""), ("f", "5"),
+                                        ("spare", "")]
     # tags: [] replaces the set with the empty set
     sdk.create_and_assign([{"resourceId": i, "serviceType": "BCC", "region": "bj", "tags": []}])
     assert rows_of(sdk.query_full_list(True)) == [("d", "4", "EIP", "gz", j)]
-    assert len(sdk.list_tags().tags) == 6
+    assert len(sdk.list_tags().tags) == 7
 
 
 def test_create_and_assign_one_value_per_key(acct, sdk):

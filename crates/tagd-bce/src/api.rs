@@ -217,7 +217,7 @@ impl<S: Store> Bce<S> {
                 let mut replace = Vec::with_capacity(request.resources.len());
                 for r in &request.resources {
                     let resource = resource_ref(&r.service_type, &r.region, &r.resource_id)?;
-                    replace.push((resource, core_tags(&r.tags)));
+                    replace.push((resource, core_tags(&r.tags), r.resource_uuid.clone()));
                 }
                 service
                     .catalogue_replace(account, scope, replace)
@@ -386,7 +386,7 @@ impl<S: Store> Bce<S> {
                 bound.insert((ck, cv));
                 rows.push(full_row(
                     account,
-                    Some((&r.resource, service_type)),
+                    Some((&r.resource, service_type, r.tags.uuid().unwrap_or(""))),
                     k,
                     v,
                     tag_id,
@@ -409,25 +409,28 @@ impl<S: Store> Bce<S> {
     }
 }
 
+/// One queryFullList row: a binding of `resource` (with its service type and uuid), or an
+/// unbound catalogue tag.
 fn full_row(
     account: &AccountId,
-    resource: Option<(&ResourceRef, &str)>,
+    resource: Option<(&ResourceRef, &str, &str)>,
     key: &str,
     value: &str,
     tag_id: u64,
 ) -> dto::TagAssociationFull {
-    let (resource_id, region, service_type) = match resource {
-        Some((r, t)) => (
+    let (resource_id, resource_uuid, region, service_type) = match resource {
+        Some((r, t, uuid)) => (
             r.id.as_str().to_owned(),
+            uuid.to_owned(),
             r.region.as_str().to_owned(),
             t.to_owned(),
         ),
-        None => (String::new(), String::new(), String::new()),
+        None => (String::new(), String::new(), String::new(), String::new()),
     };
     dto::TagAssociationFull {
         account_id: account.as_str().to_owned(),
         resource_id,
-        resource_uuid: String::new(),
+        resource_uuid,
         region,
         service_type,
         tag_id: i64::try_from(tag_id).unwrap_or(i64::MAX),

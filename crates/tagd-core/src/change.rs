@@ -22,8 +22,9 @@ pub enum TagOp {
     RemovePairs(Vec<Tag>),
     /// Remove every user tag (system tags stay).
     RemoveAll,
-    /// Replace every user tag with these.
-    Replace(Vec<Tag>),
+    /// Replace every user tag with these, and record `uuid` as the resource's uuid (Baidu's
+    /// `createAndAssign` `resourceUuid`; empty records none).
+    Replace { tags: Vec<Tag>, uuid: String },
 }
 
 /// One resource and what to do to it.

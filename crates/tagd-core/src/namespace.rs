@@ -198,21 +198,22 @@ impl<S: Store> TagService<S> {
         .await
     }
 
-    /// Replaces each resource's whole tag set, creating missing catalogue tags (under the quota).
+    /// Replaces each resource's whole tag set, creating missing catalogue tags (under the quota),
+    /// and records each resource's uuid (empty: none).
     pub async fn catalogue_replace(
         &self,
         account: &AccountId,
         scope: CatalogueScope<'_>,
-        resources: Vec<(ResourceRef, Vec<Tag>)>,
+        resources: Vec<(ResourceRef, Vec<Tag>, String)>,
     ) -> Result<(), CoreError> {
         let mut create = Vec::new();
         let mut changes = Vec::with_capacity(resources.len());
-        for (resource, tags) in resources {
+        for (resource, tags, uuid) in resources {
             check_tags(scope.rules, &tags)?;
             create.extend(tags.iter().cloned());
             changes.push(ResourceChange {
                 resource,
-                op: TagOp::Replace(tags),
+                op: TagOp::Replace { tags, uuid },
             });
         }
         let change = CatalogueChange {

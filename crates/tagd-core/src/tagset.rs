@@ -6,9 +6,14 @@ use crate::change::{ResourceProblem, TagOp};
 use crate::model::Tag;
 use crate::rules::RuleSet;
 
-/// The tags of one resource, sorted by key; one value per key.
+/// The tags of one resource, sorted by key; one value per key. It also holds the one attribute
+/// a resource has besides its tags: the uuid Baidu's `createAndAssign` records
+/// (`resourceUuid`), which lives as long as the resource has tags.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct TagSet(BTreeMap<String, String>);
+pub struct TagSet {
+    tags: BTreeMap<String, String>,
+    uuid: Option<String>,
+}
 
 impl TagSet {
     pub fn new() -> Self {
@@ -16,44 +21,66 @@ impl TagSet {
     }
 
     pub fn from_tags(tags: impl IntoIterator<Item = Tag>) -> Self {
-        Self(tags.into_iter().map(|t| (t.key, t.value)).collect())
+        Self {
+            tags: tags.into_iter().map(|t| (t.key, t.value)).collect(),
+            uuid: None,
+        }
     }
 
     /// From (key, value) pairs; a repeated key keeps its last value. Pairs already in key
     /// order (as stored) are built in one pass.
     pub fn from_pairs(pairs: Vec<(String, String)>) -> Self {
-        Self(pairs.into_iter().collect())
+        Self {
+            tags: pairs.into_iter().collect(),
+            uuid: None,
+        }
+    }
+
+    /// The same tags with `uuid` recorded (an empty one records none).
+    #[must_use]
+    pub fn with_uuid(mut self, uuid: Option<String>) -> Self {
+        self.uuid = uuid.filter(|u| !u.is_empty());
+        self
+    }
+
+    /// The uuid recorded with the resource's tags (Baidu's `resourceUuid`), if any.
+    pub fn uuid(&self) -> Option<&str> {
+        self.uuid.as_deref()
     }
 
     pub fn get(&self, key: &str) -> Option<&str> {
-        self.0.get(key).map(String::as_str)
+        self.tags.get(key).map(String::as_str)
     }
 
     pub fn len(&self) -> usize {
-        self.0.len()
+        self.tags.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
+        self.tags.is_empty()
     }
 
     /// Iterates `(key, value)` in key order.
     pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
-        self.0.iter().map(|(k, v)| (k.as_str(), v.as_str()))
+        self.tags.iter().map(|(k, v)| (k.as_str(), v.as_str()))
     }
 
     pub fn insert(&mut self, key: String, value: String) {
-        self.0.insert(key, value);
+        self.tags.insert(key, value);
     }
 
-    /// Removes a key; returns its value if it was there.
+    /// Removes a key; returns its value if it was there. The last tag takes the uuid with it.
     pub fn remove(&mut self, key: &str) -> Option<String> {
-        self.0.remove(key)
+        let removed = self.tags.remove(key);
+        if self.tags.is_empty() {
+            self.uuid = None;
+        }
+        removed
     }
 
     /// Whether this set carries `key` (with `value`, when one is given).
     pub fn matches(&self, key: &str, value: Option<&str>) -> bool {
-        match (self.0.get(key), value) {
+        match (self.tags.get(key), value) {
             (Some(_), None) => true,
             (Some(have), Some(want)) => have == want,
             (None, _) => false,
@@ -63,7 +90,8 @@ impl TagSet {
     /// The set after `op`, or why the resource cannot take it. System tags (per `rules`) are
     /// never removed by `RemoveAll`/`Replace` and do not count against the per-resource limit.
     pub fn apply(&self, op: &TagOp, rules: &RuleSet) -> Result<TagSet, ResourceProblem> {
-        let mut next = self.0.clone();
+        let mut next = self.tags.clone();
+        let mut uuid = self.uuid.clone();
         match op {
             TagOp::Set(tags) => {
                 for tag in tags {
@@ -83,20 +111,24 @@ impl TagSet {
                 }
             }
             TagOp::RemoveAll => next.retain(|k, _| rules.is_system_key(k)),
-            TagOp::Replace(tags) => {
+            TagOp::Replace { tags, uuid: given } => {
                 next.retain(|k, _| rules.is_system_key(k));
                 for tag in tags {
                     next.insert(tag.key.clone(), tag.value.clone());
                 }
+                uuid = Some(given.clone()).filter(|u| !u.is_empty());
             }
         }
         // Removals are always allowed, even on a resource over a (since lowered) limit.
-        let adds = matches!(op, TagOp::Set(_) | TagOp::Replace(_));
+        let adds = matches!(op, TagOp::Set(_) | TagOp::Replace { .. });
         let user_tags = next.keys().filter(|k| !rules.is_system_key(k)).count();
         if adds && user_tags > rules.max_tags_per_resource {
             return Err(ResourceProblem::TagQuotaExceeded);
         }
-        Ok(TagSet(next))
+        if next.is_empty() {
+            uuid = None;
+        }
+        Ok(TagSet { tags: next, uuid })
     }
 }
 
@@ -107,6 +139,41 @@ mod tests {
 
     fn set(n: usize) -> TagSet {
         TagSet::from_tags((0..n).map(|i| Tag::new(format!("k{i:02}"), "v")))
+    }
+
+    #[test]
+    fn the_uuid_follows_replace_and_leaves_with_the_last_tag() {
+        let replace = |uuid: &str| TagOp::Replace {
+            tags: vec![Tag::new("a", "1")],
+            uuid: uuid.into(),
+        };
+        let with = set(2)
+            .apply(&replace("u-1"), &ALIYUN_RULES)
+            .expect("replace");
+        assert_eq!(with.uuid(), Some("u-1"));
+        let set_more = with
+            .apply(&TagOp::Set(vec![Tag::new("b", "2")]), &ALIYUN_RULES)
+            .expect("set");
+        assert_eq!(set_more.uuid(), Some("u-1"), "other ops keep it");
+        assert_ne!(
+            set_more.clone().with_uuid(None),
+            set_more,
+            "it is part of the value"
+        );
+        assert_eq!(
+            set_more
+                .apply(&replace(""), &ALIYUN_RULES)
+                .expect("replace")
+                .uuid(),
+            None
+        );
+        let emptied = with
+            .apply(&TagOp::RemoveAll, &ALIYUN_RULES)
+            .expect("remove");
+        assert_eq!(emptied.uuid(), None);
+        let mut one = with.clone();
+        one.remove("a");
+        assert_eq!(one.uuid(), None, "removing the last tag drops it");
     }
 
     #[test]
@@ -142,7 +209,13 @@ mod tests {
     #[test]
     fn replace_swaps_user_tags() {
         let after = set(3)
-            .apply(&TagOp::Replace(vec![Tag::new("a", "1")]), &ALIYUN_RULES)
+            .apply(
+                &TagOp::Replace {
+                    tags: vec![Tag::new("a", "1")],
+                    uuid: String::new(),
+                },
+                &ALIYUN_RULES,
+            )
             .expect("ok");
         assert_eq!(after.iter().collect::<Vec<_>>(), vec![("a", "1")]);
     }

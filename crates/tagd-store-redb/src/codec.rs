@@ -56,12 +56,18 @@ fn put_str(out: &mut Vec<u8>, s: &str) {
     out.extend_from_slice(s.as_bytes());
 }
 
+/// A resource record: the count and the (key, value) pairs, then, only when the resource has
+/// one, its uuid (Baidu's `resourceUuid`). A record without a uuid ends after the pairs, as
+/// every record did before uuids were kept.
 pub fn encode_tags(tags: &TagSet) -> Vec<u8> {
     let mut out = vec![V1];
     out.extend_from_slice(&(tags.len() as u64).to_be_bytes());
     for (k, v) in tags.iter() {
         put_str(&mut out, k);
         put_str(&mut out, v);
+    }
+    if let Some(uuid) = tags.uuid() {
+        put_str(&mut out, uuid);
     }
     out
 }
@@ -77,7 +83,12 @@ pub fn decode_tags(bytes: &[u8]) -> Result<TagSet, StoreError> {
         let v = r.str()?;
         pairs.push((k.to_owned(), v.to_owned()));
     }
-    Ok(TagSet::from_pairs(pairs))
+    let uuid = if r.0.is_empty() {
+        None
+    } else {
+        Some(r.str()?.to_owned())
+    };
+    Ok(TagSet::from_pairs(pairs).with_uuid(uuid))
 }
 
 pub fn encode_account(a: &Account) -> Vec<u8> {
@@ -140,6 +151,15 @@ mod tests {
     fn records_round_trip() {
         let tags = TagSet::from_tags([Tag::new("env", "prod"), Tag::new("数据", "")]);
         assert_eq!(decode_tags(&encode_tags(&tags)).expect("decodes"), tags);
+        let with_uuid = tags.clone().with_uuid(Some("c6a6b3e4-uuid".into()));
+        let decoded = decode_tags(&encode_tags(&with_uuid)).expect("decodes");
+        assert_eq!(decoded.uuid(), Some("c6a6b3e4-uuid"));
+        assert_eq!(decoded, with_uuid);
+        // Without a uuid the record is what it always was: count and pairs only.
+        assert_eq!(
+            encode_tags(&tags).len(),
+            1 + 8 + (4 + 3 + 4 + 4) + (4 + "数据".len() + 4)
+        );
         let account = Account {
             id: AccountId::generate(),
             name: "ops team".into(),

@@ -26,7 +26,7 @@ macro_rules! store_conformance {
             token_key_is_stable, concurrent_writers_respect_the_limit, matches_reference_model,
             catalogue_follows_resources, catalogue_filters_and_paging, presets,
             explicit_catalogue_ids_and_quota, explicit_catalogue_delete_unbinds_everywhere,
-            explicit_catalogue_is_all_or_nothing_with_resources);
+            explicit_catalogue_is_all_or_nothing_with_resources, a_replace_records_the_uuid);
     };
     (@cases $make:path; $($case:ident),* $(,)?) => {
         $(
@@ -1317,4 +1317,97 @@ impl FromIterator<Tag> for TagSet {
     fn from_iter<I: IntoIterator<Item = Tag>>(iter: I) -> Self {
         TagSet::from_tags(iter)
     }
+}
+
+async fn uuid_of<S: Store>(store: &S, a: &AccountId, r: &ResourceRef) -> Option<String> {
+    store
+        .get_tags(a, r)
+        .await
+        .expect("read")
+        .uuid()
+        .map(str::to_owned)
+}
+
+/// Baidu's createAndAssign records the resource's uuid with its tags: reads and queries return
+/// it, other changes keep it, a later replace overwrites (or, empty, clears) it, and it goes
+/// when the resource loses its last tag.
+pub async fn a_replace_records_the_uuid<S: Store>(store: S) {
+    let a = account(1);
+    let r = bce_res("bj", "i-uuid");
+    let replace = |pairs: &[(&str, &str)], uuid: &str| TagOp::Replace {
+        tags: tags(pairs),
+        uuid: uuid.into(),
+    };
+    store
+        .apply(catalogue_set(
+            &a,
+            &[("env", "prod")],
+            &[],
+            10,
+            vec![(r.clone(), replace(&[("env", "prod")], "u-1"))],
+        ))
+        .await
+        .expect("replace");
+    assert_eq!(uuid_of(&store, &a, &r).await.as_deref(), Some("u-1"));
+    let found = store
+        .query(ResourceQuery {
+            types: TypeFilter::Namespace("BCE".into()),
+            region: region("bj"),
+            ..query(&a)
+        })
+        .await
+        .expect("query");
+    assert_eq!(found.len(), 1);
+    assert_eq!(found[0].tags.uuid(), Some("u-1"), "queries carry it");
+    // Other changes keep it.
+    apply(
+        &store,
+        &a,
+        vec![(r.clone(), TagOp::Set(tags(&[("team", "a")])))],
+    )
+    .await;
+    assert_eq!(uuid_of(&store, &a, &r).await.as_deref(), Some("u-1"));
+    // A replace with the same tags and another uuid is still a change.
+    store
+        .apply(catalogue_set(
+            &a,
+            &[],
+            &[],
+            10,
+            vec![(r.clone(), replace(&[("env", "prod"), ("team", "a")], "u-2"))],
+        ))
+        .await
+        .expect("replace");
+    assert_eq!(uuid_of(&store, &a, &r).await.as_deref(), Some("u-2"));
+    // An empty uuid clears it.
+    store
+        .apply(catalogue_set(
+            &a,
+            &[],
+            &[],
+            10,
+            vec![(r.clone(), replace(&[("env", "prod")], ""))],
+        ))
+        .await
+        .expect("replace");
+    assert_eq!(uuid_of(&store, &a, &r).await, None);
+    // The last tag takes it along: tagging the resource again starts without one.
+    store
+        .apply(catalogue_set(
+            &a,
+            &[],
+            &[],
+            10,
+            vec![(r.clone(), replace(&[("env", "prod")], "u-3"))],
+        ))
+        .await
+        .expect("replace");
+    apply(&store, &a, vec![(r.clone(), TagOp::RemoveAll)]).await;
+    apply(
+        &store,
+        &a,
+        vec![(r.clone(), TagOp::Set(tags(&[("env", "dev")])))],
+    )
+    .await;
+    assert_eq!(uuid_of(&store, &a, &r).await, None);
 }
