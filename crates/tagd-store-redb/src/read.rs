@@ -13,17 +13,87 @@ use crate::{engine_error, table_error};
 
 type BytesTable = ReadOnlyTable<&'static [u8], &'static [u8]>;
 
+/// How many rows (index entries, records, ids) a read may examine; `None`: no limit.
+pub struct Budget(Option<usize>);
+
+impl Budget {
+    pub const UNLIMITED: Budget = Budget(None);
+
+    pub fn rows(n: usize) -> Budget {
+        Budget(Some(n))
+    }
+
+    /// Takes one row, the one at `(t, id)`; once the budget is spent, says where to resume.
+    fn spend(&mut self, t: &ResourceType, id: &ResourceId) -> Result<(), Cursor> {
+        match &mut self.0 {
+            None => Ok(()),
+            Some(0) => Err(Cursor {
+                resource_type: t.clone(),
+                id: id.clone(),
+                inclusive: true,
+            }),
+            Some(left) => {
+                *left -= 1;
+                Ok(())
+            }
+        }
+    }
+}
+
+/// Why a budgeted read stopped early.
+pub enum Stopped {
+    /// The budget ran out: what was found so far, and the position of the first row not
+    /// examined.
+    Exhausted(Vec<ResourceTags>, Cursor),
+    Failed(StoreError),
+}
+
+impl From<StoreError> for Stopped {
+    fn from(err: StoreError) -> Self {
+        Stopped::Failed(err)
+    }
+}
+
 /// Runs a query in one read transaction (a consistent snapshot).
 pub fn query(txn: &ReadTransaction, q: &ResourceQuery) -> Result<Vec<ResourceTags>, StoreError> {
+    match query_within(txn, q, Budget::UNLIMITED) {
+        Ok(found) => Ok(found),
+        Err(Stopped::Failed(err)) => Err(err),
+        Err(Stopped::Exhausted(..)) => Err(StoreError::Engine("an unlimited read ran out".into())),
+    }
+}
+
+/// Finishes a query that [`query_within`] stopped at `resume` with `found`.
+pub fn resume(
+    txn: &ReadTransaction,
+    q: ResourceQuery,
+    mut found: Vec<ResourceTags>,
+    resume: Cursor,
+) -> Result<Vec<ResourceTags>, StoreError> {
+    let rest = ResourceQuery {
+        start: Some(resume),
+        limit: q.limit.saturating_sub(found.len()),
+        ..q
+    };
+    found.extend(query(txn, &rest)?);
+    Ok(found)
+}
+
+/// [`query`], giving up once it has examined more rows than `budget` allows.
+pub fn query_within(
+    txn: &ReadTransaction,
+    q: &ResourceQuery,
+    mut budget: Budget,
+) -> Result<Vec<ResourceTags>, Stopped> {
     let resources = txn.open_table(RESOURCES).map_err(table_error)?;
     if q.limit == 0 {
         return Ok(Vec::new());
     }
     if !q.ids.is_empty() {
-        return by_ids(&resources, q);
+        return by_ids(&resources, q, &mut budget);
     }
     let Some(driver) = driving_filter(q) else {
-        return by_scan(&resources, q);
+        return by_scan(&resources, q, &mut budget);
     };
     let (table, mut prefix) = match &driver.value {
         Some(value) => {
@@ -55,6 +125,9 @@ pub fn query(txn: &ReadTransaction, q: &ResourceQuery) -> Result<Vec<ResourceTag
         let (key, _) = entry.map_err(engine_error)?;
         let suffix = &key.value()[index_prefix_len..];
         let (rtype, id) = types.type_and_id(suffix)?;
+        if let Err(resume) = budget.spend(&rtype, &id) {
+            return Err(Stopped::Exhausted(out, resume));
+        }
         if !q.types.admits(&rtype) {
             continue;
         }
@@ -146,7 +219,11 @@ fn fetch(
         .then_some(ResourceTags { resource, tags }))
 }
 
-fn by_ids(resources: &BytesTable, q: &ResourceQuery) -> Result<Vec<ResourceTags>, StoreError> {
+fn by_ids(
+    resources: &BytesTable,
+    q: &ResourceQuery,
+    budget: &mut Budget,
+) -> Result<Vec<ResourceTags>, Stopped> {
     let mut wanted: Vec<&(ResourceType, ResourceId)> = q.ids.iter().collect();
     wanted.sort_unstable();
     wanted.dedup();
@@ -154,6 +231,9 @@ fn by_ids(resources: &BytesTable, q: &ResourceQuery) -> Result<Vec<ResourceTags>
     for (t, id) in wanted {
         if !q.types.admits(t) || q.start.as_ref().is_some_and(|c| !c.admits(t, id)) {
             continue;
+        }
+        if let Err(resume) = budget.spend(t, id) {
+            return Err(Stopped::Exhausted(out, resume));
         }
         if let Some(found) = fetch(resources, q, t.clone(), id.clone())? {
             out.push(found);
@@ -166,7 +246,11 @@ fn by_ids(resources: &BytesTable, q: &ResourceQuery) -> Result<Vec<ResourceTags>
 }
 
 /// No id and no tag condition: every tagged resource of the scope, in order.
-fn by_scan(resources: &BytesTable, q: &ResourceQuery) -> Result<Vec<ResourceTags>, StoreError> {
+fn by_scan(
+    resources: &BytesTable,
+    q: &ResourceQuery,
+    budget: &mut Budget,
+) -> Result<Vec<ResourceTags>, Stopped> {
     let base = scope_prefix(&q.account, &q.region);
     let mut prefix = base.clone();
     if let TypeFilter::Exact(t) = &q.types {
@@ -184,6 +268,9 @@ fn by_scan(resources: &BytesTable, q: &ResourceQuery) -> Result<Vec<ResourceTags
     {
         let (key, value) = entry.map_err(engine_error)?;
         let (resource_type, id) = types.type_and_id(&key.value()[base.len()..])?;
+        if let Err(resume) = budget.spend(&resource_type, &id) {
+            return Err(Stopped::Exhausted(out, resume));
+        }
         if !q.types.admits(&resource_type) {
             continue;
         }
