@@ -207,14 +207,18 @@ impl RedbStore {
         Ok(())
     }
 
+    /// A read transaction that sees every write acknowledged before this call.
+    async fn snapshot(&self) -> Result<redb::ReadTransaction, StoreError> {
+        self.visible().await?;
+        self.inner.db.begin_read().map_err(engine_error)
+    }
+
     /// A read of a few B-tree lookups, run on the request's own thread.
     async fn read_now<T>(
         &self,
         f: impl FnOnce(&redb::ReadTransaction) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {
-        self.visible().await?;
-        let txn = self.inner.db.begin_read().map_err(engine_error)?;
-        f(&txn)
+        f(&self.snapshot().await?)
     }
 
     /// A read that may scan any number of rows: on the blocking pool, so that it never holds
@@ -223,13 +227,8 @@ impl RedbStore {
         &self,
         f: impl FnOnce(&redb::ReadTransaction) -> Result<T, StoreError> + Send + 'static,
     ) -> Result<T, StoreError> {
-        self.visible().await?;
-        let db = Arc::clone(&self.inner.db);
-        off_thread(move || {
-            let txn = db.begin_read().map_err(engine_error)?;
-            f(&txn)
-        })
-        .await
+        let txn = self.snapshot().await?;
+        off_thread(move || f(&txn)).await
     }
 }
 
@@ -314,8 +313,7 @@ impl Store for RedbStore {
     /// Starts on the request's thread; a query that examines more than [`INLINE_ROWS`] rows
     /// finishes on the blocking pool, from where it stopped, in the same snapshot.
     async fn query(&self, query: ResourceQuery) -> Result<Vec<ResourceTags>, StoreError> {
-        self.visible().await?;
-        let txn = self.inner.db.begin_read().map_err(engine_error)?;
+        let txn = self.snapshot().await?;
         let (found, resume) =
             match read::query_within(&txn, &query, read::Budget::rows(INLINE_ROWS)) {
                 Ok(found) => return Ok(found),

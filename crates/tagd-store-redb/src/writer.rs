@@ -193,7 +193,6 @@ impl Writer {
         };
         let checkpointed = writer.checkpointed_seq()?;
         writer.seq = checkpointed;
-        writer.visibility = Arc::new(Visibility::new(checkpointed));
         let replay: Vec<&Record> = records.iter().filter(|r| r.seq > checkpointed).collect();
         if replay.is_empty() {
             // Nothing redb lacks: whatever the log holds was checkpointed before a crash
@@ -222,7 +221,6 @@ impl Writer {
         }
         txn.commit().map_err(engine_error)?;
         writer.seq = replay.iter().map(|r| r.seq).max().unwrap_or(checkpointed);
-        writer.visibility = Arc::new(Visibility::new(writer.seq));
         writer.dirty = true;
         writer.wal_bytes = wal.len();
         writer.applied = started.elapsed();
@@ -236,9 +234,11 @@ impl Writer {
     }
 
     /// Connects the writer to its syncer.
+    /// Readers start from what recovery left visible.
     pub fn attach(&mut self, jobs: SyncSender<SyncJob>, failure: Failure) {
         self.jobs = Some(jobs);
         self.failure = failure;
+        self.visibility = Arc::new(Visibility::new(self.seq));
     }
 
     /// What readers can see of the open transaction, shared with them.

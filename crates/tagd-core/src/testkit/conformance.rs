@@ -1328,26 +1328,40 @@ async fn uuid_of<S: Store>(store: &S, a: &AccountId, r: &ResourceRef) -> Option<
         .map(str::to_owned)
 }
 
+/// Replaces `r`'s tags with `pairs` and records `uuid`, creating `create` in the catalogue.
+async fn replace_with_uuid<S: Store>(
+    store: &S,
+    a: &AccountId,
+    r: &ResourceRef,
+    create: &[(&str, &str)],
+    pairs: &[(&str, &str)],
+    uuid: &str,
+) {
+    let op = TagOp::Replace {
+        tags: tags(pairs),
+        uuid: uuid.into(),
+    };
+    store
+        .apply(catalogue_set(a, create, &[], 10, vec![(r.clone(), op)]))
+        .await
+        .expect("replace");
+}
+
 /// Baidu's createAndAssign records the resource's uuid with its tags: reads and queries return
 /// it, other changes keep it, a later replace overwrites (or, empty, clears) it, and it goes
 /// when the resource loses its last tag.
 pub async fn a_replace_records_the_uuid<S: Store>(store: S) {
     let a = account(1);
     let r = bce_res("bj", "i-uuid");
-    let replace = |pairs: &[(&str, &str)], uuid: &str| TagOp::Replace {
-        tags: tags(pairs),
-        uuid: uuid.into(),
-    };
-    store
-        .apply(catalogue_set(
-            &a,
-            &[("env", "prod")],
-            &[],
-            10,
-            vec![(r.clone(), replace(&[("env", "prod")], "u-1"))],
-        ))
-        .await
-        .expect("replace");
+    replace_with_uuid(
+        &store,
+        &a,
+        &r,
+        &[("env", "prod")],
+        &[("env", "prod")],
+        "u-1",
+    )
+    .await;
     assert_eq!(uuid_of(&store, &a, &r).await.as_deref(), Some("u-1"));
     let found = store
         .query(ResourceQuery {
@@ -1368,40 +1382,21 @@ pub async fn a_replace_records_the_uuid<S: Store>(store: S) {
     .await;
     assert_eq!(uuid_of(&store, &a, &r).await.as_deref(), Some("u-1"));
     // A replace with the same tags and another uuid is still a change.
-    store
-        .apply(catalogue_set(
-            &a,
-            &[],
-            &[],
-            10,
-            vec![(r.clone(), replace(&[("env", "prod"), ("team", "a")], "u-2"))],
-        ))
-        .await
-        .expect("replace");
+    replace_with_uuid(
+        &store,
+        &a,
+        &r,
+        &[],
+        &[("env", "prod"), ("team", "a")],
+        "u-2",
+    )
+    .await;
     assert_eq!(uuid_of(&store, &a, &r).await.as_deref(), Some("u-2"));
     // An empty uuid clears it.
-    store
-        .apply(catalogue_set(
-            &a,
-            &[],
-            &[],
-            10,
-            vec![(r.clone(), replace(&[("env", "prod")], ""))],
-        ))
-        .await
-        .expect("replace");
+    replace_with_uuid(&store, &a, &r, &[], &[("env", "prod")], "").await;
     assert_eq!(uuid_of(&store, &a, &r).await, None);
     // The last tag takes it along: tagging the resource again starts without one.
-    store
-        .apply(catalogue_set(
-            &a,
-            &[],
-            &[],
-            10,
-            vec![(r.clone(), replace(&[("env", "prod")], "u-3"))],
-        ))
-        .await
-        .expect("replace");
+    replace_with_uuid(&store, &a, &r, &[], &[("env", "prod")], "u-3").await;
     apply(&store, &a, vec![(r.clone(), TagOp::RemoveAll)]).await;
     apply(
         &store,
