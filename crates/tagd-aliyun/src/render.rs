@@ -53,7 +53,8 @@ impl Node {
 }
 
 pub fn to_json(root: &Node) -> String {
-    let mut out = String::new();
+    // Most answers fit; a listing grows it a few times instead of a dozen.
+    let mut out = String::with_capacity(1024);
     write_json(root, &mut out);
     out
 }

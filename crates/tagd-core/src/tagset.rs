@@ -1,7 +1,5 @@
 //! A resource's tags and the one function that changes them under a rule set.
 
-use std::collections::BTreeMap;
-
 use crate::change::{ResourceProblem, TagOp};
 use crate::model::Tag;
 use crate::rules::RuleSet;
@@ -9,9 +7,13 @@ use crate::rules::RuleSet;
 /// The tags of one resource, sorted by key; one value per key. It also holds the one attribute
 /// a resource has besides its tags: the uuid Baidu's `createAndAssign` records
 /// (`resourceUuid`), which lives as long as the resource has tags.
+///
+/// The pairs are a sorted vector, not a map: a resource has a few dozen tags at most, stored
+/// records are already in key order, and listings build one set per resource they return.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct TagSet {
-    tags: BTreeMap<String, String>,
+    /// Sorted by key, keys unique.
+    tags: Vec<(String, String)>,
     uuid: Option<String>,
 }
 
@@ -21,17 +23,25 @@ impl TagSet {
     }
 
     pub fn from_tags(tags: impl IntoIterator<Item = Tag>) -> Self {
-        Self {
-            tags: tags.into_iter().map(|t| (t.key, t.value)).collect(),
-            uuid: None,
-        }
+        Self::from_pairs(tags.into_iter().map(|t| (t.key, t.value)).collect())
     }
 
     /// From (key, value) pairs; a repeated key keeps its last value. Pairs already in key
-    /// order (as stored) are built in one pass.
-    pub fn from_pairs(pairs: Vec<(String, String)>) -> Self {
+    /// order (as stored) are taken as they are.
+    pub fn from_pairs(mut pairs: Vec<(String, String)>) -> Self {
+        if !pairs.windows(2).all(|w| w[0].0 < w[1].0) {
+            // Stable: of equal keys the last given moves into the one `dedup_by` keeps.
+            pairs.sort_by(|a, b| a.0.cmp(&b.0));
+            pairs.dedup_by(|later, kept| {
+                let same = later.0 == kept.0;
+                if same {
+                    std::mem::swap(&mut later.1, &mut kept.1);
+                }
+                same
+            });
+        }
         Self {
-            tags: pairs.into_iter().collect(),
+            tags: pairs,
             uuid: None,
         }
     }
@@ -48,8 +58,13 @@ impl TagSet {
         self.uuid.as_deref()
     }
 
+    fn position(&self, key: &str) -> Result<usize, usize> {
+        self.tags.binary_search_by(|(k, _)| k.as_str().cmp(key))
+    }
+
     pub fn get(&self, key: &str) -> Option<&str> {
-        self.tags.get(key).map(String::as_str)
+        let at = self.position(key).ok()?;
+        Some(self.tags[at].1.as_str())
     }
 
     pub fn len(&self) -> usize {
@@ -65,13 +80,21 @@ impl TagSet {
         self.tags.iter().map(|(k, v)| (k.as_str(), v.as_str()))
     }
 
+    /// The `(key, value)` pairs in key order, moved out (the uuid is dropped).
+    pub fn into_pairs(self) -> Vec<(String, String)> {
+        self.tags
+    }
+
     pub fn insert(&mut self, key: String, value: String) {
-        self.tags.insert(key, value);
+        match self.position(&key) {
+            Ok(at) => self.tags[at].1 = value,
+            Err(at) => self.tags.insert(at, (key, value)),
+        }
     }
 
     /// Removes a key; returns its value if it was there. The last tag takes the uuid with it.
     pub fn remove(&mut self, key: &str) -> Option<String> {
-        let removed = self.tags.remove(key);
+        let removed = self.position(key).ok().map(|at| self.tags.remove(at).1);
         if self.tags.is_empty() {
             self.uuid = None;
         }
@@ -80,7 +103,7 @@ impl TagSet {
 
     /// Whether this set carries `key` (with `value`, when one is given).
     pub fn matches(&self, key: &str, value: Option<&str>) -> bool {
-        match (self.tags.get(key), value) {
+        match (self.get(key), value) {
             (Some(_), None) => true,
             (Some(have), Some(want)) => have == want,
             (None, _) => false,
@@ -90,8 +113,7 @@ impl TagSet {
     /// The set after `op`, or why the resource cannot take it. System tags (per `rules`) are
     /// never removed by `RemoveAll`/`Replace` and do not count against the per-resource limit.
     pub fn apply(&self, op: &TagOp, rules: &RuleSet) -> Result<TagSet, ResourceProblem> {
-        let mut next = self.tags.clone();
-        let mut uuid = self.uuid.clone();
+        let mut next = self.clone();
         match op {
             TagOp::Set(tags) => {
                 for tag in tags {
@@ -105,30 +127,34 @@ impl TagSet {
             }
             TagOp::RemovePairs(tags) => {
                 for tag in tags {
-                    if next.get(&tag.key) == Some(&tag.value) {
+                    if next.get(&tag.key) == Some(tag.value.as_str()) {
                         next.remove(&tag.key);
                     }
                 }
             }
-            TagOp::RemoveAll => next.retain(|k, _| rules.is_system_key(k)),
+            TagOp::RemoveAll => next.tags.retain(|(k, _)| rules.is_system_key(k)),
             TagOp::Replace { tags, uuid: given } => {
-                next.retain(|k, _| rules.is_system_key(k));
+                next.tags.retain(|(k, _)| rules.is_system_key(k));
                 for tag in tags {
                     next.insert(tag.key.clone(), tag.value.clone());
                 }
-                uuid = Some(given.clone()).filter(|u| !u.is_empty());
+                next.uuid = Some(given.clone()).filter(|u| !u.is_empty());
             }
         }
         // Removals are always allowed, even on a resource over a (since lowered) limit.
         let adds = matches!(op, TagOp::Set(_) | TagOp::Replace { .. });
-        let user_tags = next.keys().filter(|k| !rules.is_system_key(k)).count();
+        let user_tags = next
+            .tags
+            .iter()
+            .filter(|(k, _)| !rules.is_system_key(k))
+            .count();
         if adds && user_tags > rules.max_tags_per_resource {
             return Err(ResourceProblem::TagQuotaExceeded);
         }
-        if next.is_empty() {
-            uuid = None;
+        if next.tags.is_empty() {
+            next.uuid = None;
         }
-        Ok(TagSet { tags: next, uuid })
+        Ok(next)
     }
 }
 
@@ -174,6 +200,39 @@ mod tests {
         let mut one = with.clone();
         one.remove("a");
         assert_eq!(one.uuid(), None, "removing the last tag drops it");
+    }
+
+    #[test]
+    fn pairs_out_of_order_are_sorted_and_the_last_of_a_key_wins() {
+        let pairs = |list: &[(&str, &str)]| {
+            list.iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect::<Vec<_>>()
+        };
+        let s = TagSet::from_pairs(pairs(&[
+            ("b", "1"),
+            ("a", "2"),
+            ("b", "3"),
+            ("c", "4"),
+            ("a", "5"),
+        ]));
+        assert_eq!(
+            s.iter().collect::<Vec<_>>(),
+            vec![("a", "5"), ("b", "3"), ("c", "4")]
+        );
+        let sorted = TagSet::from_pairs(pairs(&[("a", "1"), ("b", "2")]));
+        assert_eq!(sorted.get("b"), Some("2"));
+        assert_eq!(sorted.get("c"), None);
+        let mut grown = sorted.clone();
+        grown.insert("aa".into(), "x".into());
+        grown.insert("a".into(), "y".into());
+        assert_eq!(
+            grown.iter().collect::<Vec<_>>(),
+            vec![("a", "y"), ("aa", "x"), ("b", "2")]
+        );
+        assert_eq!(grown.remove("aa"), Some("x".into()));
+        assert_eq!(grown.remove("aa"), None);
+        assert_eq!(grown.into_pairs(), pairs(&[("a", "y"), ("b", "2")]));
     }
 
     #[test]

@@ -45,6 +45,38 @@ pub fn prefix_end(prefix: &[u8]) -> Vec<u8> {
     end
 }
 
+/// Decodes the next component of `key` and advances past it, borrowing the bytes when the
+/// component holds no escaped NUL (all text in practice); `None` if `key` is empty or not a
+/// well-formed encoding.
+pub fn next_component<'a>(key: &mut &'a [u8]) -> Option<std::borrow::Cow<'a, str>> {
+    let at = key.iter().position(|&b| b == 0)?;
+    let (head, rest) = key.split_at(at);
+    if let [0x00, 0x01, tail @ ..] = rest {
+        let part = std::str::from_utf8(head).ok()?;
+        *key = tail;
+        return Some(std::borrow::Cow::Borrowed(part));
+    }
+    let mut part = head.to_vec();
+    let mut rest = rest;
+    loop {
+        match rest {
+            [0x00, 0x01, tail @ ..] => {
+                *key = tail;
+                return String::from_utf8(part).ok().map(std::borrow::Cow::Owned);
+            }
+            [0x00, 0xFF, tail @ ..] => {
+                part.push(0);
+                rest = tail;
+            }
+            [0x00, ..] | [] => return None,
+            [b, tail @ ..] => {
+                part.push(*b);
+                rest = tail;
+            }
+        }
+    }
+}
+
 /// Decodes every component of a key; `None` if it is not a well-formed encoding.
 pub fn decode(mut key: &[u8]) -> Option<Vec<String>> {
     let mut parts = Vec::new();
@@ -85,6 +117,13 @@ mod tests {
             let eb = tuple(&b.iter().map(String::as_str).collect::<Vec<_>>());
             prop_assert_eq!(ea.cmp(&eb), a.cmp(&b));
             prop_assert_eq!(decode(&ea), Some(a.clone()));
+            let mut rest = ea.as_slice();
+            let mut parts = Vec::new();
+            while let Some(part) = next_component(&mut rest) {
+                parts.push(part.into_owned());
+            }
+            prop_assert!(rest.is_empty());
+            prop_assert_eq!(parts, a.clone());
         }
 
         #[test]

@@ -118,6 +118,9 @@ pub fn query_within(
         return Ok(out);
     }
     let mut types = TypeCache::default();
+    // The `resources` key of each match: the scope, then the index key's (type, id) tail as is.
+    let mut record_key = scope_prefix(&q.account, &q.region);
+    let scope_len = record_key.len();
     for entry in table
         .range(lo.as_slice()..hi.as_slice())
         .map_err(engine_error)?
@@ -131,7 +134,14 @@ pub fn query_within(
         if !q.types.admits(&rtype) {
             continue;
         }
-        if let Some(found) = fetch(&resources, q, rtype, id)? {
+        record_key.truncate(scope_len);
+        record_key.extend_from_slice(suffix);
+        let resource = ResourceRef {
+            region: q.region.clone(),
+            resource_type: rtype,
+            id,
+        };
+        if let Some(found) = fetch(&resources, q, &record_key, resource)? {
             out.push(found);
             if out.len() == q.limit {
                 break;
@@ -180,38 +190,36 @@ struct TypeCache {
 
 impl TypeCache {
     fn type_and_id(&mut self, suffix: &[u8]) -> Result<(ResourceType, ResourceId), StoreError> {
-        let parts = keys::decode(suffix).ok_or_else(|| StoreError::Corrupt("index key".into()))?;
-        let [t, id] = parts.as_slice() else {
+        let mut rest = suffix;
+        let corrupt = || StoreError::Corrupt("index key".into());
+        let t = keys::next_component(&mut rest).ok_or_else(corrupt)?;
+        let id = keys::next_component(&mut rest).ok_or_else(corrupt)?;
+        if !rest.is_empty() {
             return Err(StoreError::Corrupt("index key arity".into()));
-        };
+        }
         let rtype = match &self.last {
-            Some((text, parsed)) if text == t => parsed.clone(),
+            Some((text, parsed)) if *text == *t => parsed.clone(),
             _ => {
-                let parsed = ResourceType::parse_canonical(t)
+                let parsed = ResourceType::parse_canonical(&t)
                     .ok_or_else(|| StoreError::Corrupt("type".into()))?;
-                self.last = Some((t.clone(), parsed.clone()));
+                self.last = Some((t.into_owned(), parsed.clone()));
                 parsed
             }
         };
-        let id = ResourceId::parse(id).ok_or_else(|| StoreError::Corrupt("id".into()))?;
+        let id = ResourceId::parse(&id).ok_or_else(|| StoreError::Corrupt("id".into()))?;
         Ok((rtype, id))
     }
 }
 
-/// Reads one resource and keeps it if it has tags and meets every tag condition.
+/// Reads one resource (its `resources` key is `key`) and keeps it if it has tags and meets
+/// every tag condition.
 fn fetch(
     resources: &BytesTable,
     q: &ResourceQuery,
-    resource_type: ResourceType,
-    id: ResourceId,
+    key: &[u8],
+    resource: ResourceRef,
 ) -> Result<Option<ResourceTags>, StoreError> {
-    let resource = ResourceRef {
-        region: q.region.clone(),
-        resource_type,
-        id,
-    };
-    let key = resource_key(&q.account, &resource);
-    let Some(bytes) = resources.get(key.as_slice()).map_err(engine_error)? else {
+    let Some(bytes) = resources.get(key).map_err(engine_error)? else {
         return Ok(None);
     };
     let tags = codec::decode_tags(bytes.value())?;
@@ -235,7 +243,13 @@ fn by_ids(
         if let Err(resume) = budget.spend(t, id) {
             return Err(Stopped::Exhausted(out, resume));
         }
-        if let Some(found) = fetch(resources, q, t.clone(), id.clone())? {
+        let resource = ResourceRef {
+            region: q.region.clone(),
+            resource_type: t.clone(),
+            id: id.clone(),
+        };
+        let key = resource_key(&q.account, &resource);
+        if let Some(found) = fetch(resources, q, &key, resource)? {
             out.push(found);
             if out.len() == q.limit {
                 break;

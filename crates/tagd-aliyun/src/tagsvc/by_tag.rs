@@ -60,11 +60,12 @@ pub async fn list<S: Store>(
         .map_err(|e| error::from_core(&e, |_| Default::default()))?;
     let resources = page
         .items
-        .iter()
+        .into_iter()
         .map(|found| {
             let tags = found
                 .tags
-                .iter()
+                .into_pairs()
+                .into_iter()
                 .filter(|(k, _)| all_tags || *k == key)
                 .map(|(k, v)| tag_node(k, v, false))
                 .collect();

@@ -155,8 +155,8 @@ fn is_system(key: &str) -> bool {
 
 /// `{"Key","Value","Category"}` with Category `Custom`/`System` (ListTagResources) or
 /// `custom`/`system` (the other actions).
-fn tag_node(key: &str, value: &str, capitalised: bool) -> Node {
-    let category = match (is_system(key), capitalised) {
+fn tag_node(key: String, value: String, capitalised: bool) -> Node {
+    let category = match (is_system(&key), capitalised) {
         (true, true) => "System",
         (false, true) => "Custom",
         (true, false) => "system",

@@ -189,10 +189,11 @@ pub async fn list<S: Store>(
         .await
         .map_err(|e| error::from_core(&e, |_| Default::default()))?;
     let mut items = Vec::with_capacity(page.items.len());
-    for found in &page.items {
+    for found in page.items {
         let tags: Vec<Node> = found
             .tags
-            .iter()
+            .into_pairs()
+            .into_iter()
             .filter(|(k, _)| category.admits(k))
             .map(|(k, v)| tag_node(k, v, true))
             .collect();
