@@ -14,6 +14,7 @@ mod syncer;
 mod tables;
 mod visibility;
 mod wal;
+mod writeback;
 mod writer;
 
 use std::path::{Path, PathBuf};
@@ -42,6 +43,9 @@ pub struct StoreOptions {
     /// under load (bench/README.md); 96 MiB keeps a 1M-resource store under 256 MiB of RSS
     /// (each cached 4 KiB page costs ~5 KiB of heap) with index scans cached.
     pub cache_bytes: usize,
+    /// How often a background thread syncs the database file between checkpoints, so that
+    /// little is left dirty for a crash's restart to write ([`writeback`]); zero: never.
+    pub writeback: std::time::Duration,
 }
 
 impl Default for StoreOptions {
@@ -49,6 +53,7 @@ impl Default for StoreOptions {
         Self {
             checkpoint: CheckpointPolicy::default(),
             cache_bytes: 96 << 20,
+            writeback: std::time::Duration::from_millis(200),
         }
     }
 }
@@ -76,6 +81,7 @@ struct Inner {
     queue: Mutex<Option<Sender<WriteOp>>>,
     writer: Mutex<Option<JoinHandle<()>>>,
     syncer: Mutex<Option<JoinHandle<()>>>,
+    _writeback: Option<writeback::Writeback>,
 }
 
 impl Drop for Inner {
@@ -139,6 +145,8 @@ impl RedbStore {
         init_schema(&db).map_err(|e| other(e.to_string()))?;
         let db = Arc::new(db);
         let schema = started.elapsed();
+        let writeback = writeback::Writeback::start(&path, options.writeback)
+            .map_err(|e| other(e.to_string()))?;
         let (mut recovered, wal) =
             writer::Writer::recover(Arc::clone(&db), &dir.join("tagd.wal"), policy)
                 .map_err(|e| other(e.to_string()))?;
@@ -171,6 +179,7 @@ impl RedbStore {
                 queue: Mutex::new(Some(tx)),
                 writer: Mutex::new(Some(writer)),
                 syncer: Mutex::new(Some(syncer)),
+                _writeback: writeback,
             }),
         })
     }

@@ -82,6 +82,11 @@ pub struct ServeArgs {
     /// (milliseconds): about what replaying them after a crash would take.
     #[arg(long, env = "TAGD_CHECKPOINT_REPLAY_MS", default_value_t = 600)]
     pub checkpoint_replay_ms: u64,
+    /// How often the embedded store has the kernel write its database file back between
+    /// checkpoints (milliseconds; 0: never), so that a restart after a crash finds little
+    /// left to write before it is ready.
+    #[arg(long, env = "TAGD_WRITEBACK_MS", default_value_t = 200)]
+    pub writeback_ms: u64,
     /// Most tags one account's Baidu catalogue may hold (Baidu's default is 200).
     #[arg(long, env = "TAGD_BCE_TAG_QUOTA", default_value_t = 200)]
     pub bce_tag_quota: usize,

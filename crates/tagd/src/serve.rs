@@ -23,6 +23,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     };
     options.checkpoint.every = std::time::Duration::from_millis(args.checkpoint_ms.max(1));
     options.checkpoint.replay = std::time::Duration::from_millis(args.checkpoint_replay_ms);
+    options.writeback = std::time::Duration::from_millis(args.writeback_ms);
     let store = match RedbStore::open_with(&args.data_dir, options) {
         Ok(store) => store,
         Err(OpenError::Locked(path)) => {
