@@ -81,25 +81,7 @@ pub fn next_component<'a>(key: &mut &'a [u8]) -> Option<std::borrow::Cow<'a, str
 pub fn decode(mut key: &[u8]) -> Option<Vec<String>> {
     let mut parts = Vec::new();
     while !key.is_empty() {
-        let mut part = Vec::new();
-        loop {
-            match key {
-                [0x00, 0x01, rest @ ..] => {
-                    key = rest;
-                    break;
-                }
-                [0x00, 0xFF, rest @ ..] => {
-                    part.push(0);
-                    key = rest;
-                }
-                [0x00, ..] | [] => return None,
-                [b, rest @ ..] => {
-                    part.push(*b);
-                    key = rest;
-                }
-            }
-        }
-        parts.push(String::from_utf8(part).ok()?);
+        parts.push(next_component(&mut key)?.into_owned());
     }
     Some(parts)
 }
