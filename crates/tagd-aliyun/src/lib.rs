@@ -160,8 +160,8 @@ impl<S: Store> Aliyun<S> {
         handled.account = Some(credential.account_id.as_str().to_owned());
         let account = &credential.account_id;
         let result = match route.action {
-            Action::Rds(action) => rds::run(action, &all, account, &self.service).await,
-            Action::Tag(action) => tagsvc::run(action, &all, account, &self.service).await,
+            Action::Rds(action) => rds::run(action, &all, account, &self.service, format).await,
+            Action::Tag(action) => tagsvc::run(action, &all, account, &self.service, format).await,
         };
         match result {
             Ok(mut fields) => {

@@ -11,7 +11,7 @@ use tagd_core::{
 
 use crate::error::{self, AliyunError};
 use crate::params::{Params, TagParam};
-use crate::render::Node;
+use crate::render::{Format, Node, Stream};
 
 /// Rows per `ListTagResources` page (tagd's rule: Alibaba documents no page size).
 pub const LIST_PAGE_ROWS: usize = 50;
@@ -60,11 +60,12 @@ pub async fn run<S: Store>(
     params: &Params,
     account: &AccountId,
     service: &TagService<S>,
+    format: Format,
 ) -> Result<Vec<(&'static str, Node)>, AliyunError> {
     match action {
         RdsAction::TagResources => tag_resources(params, account, service).await,
         RdsAction::UntagResources => untag_resources(params, account, service).await,
-        RdsAction::ListTagResources => list_tag_resources(params, account, service).await,
+        RdsAction::ListTagResources => list_tag_resources(params, account, service, format).await,
     }
 }
 
@@ -198,6 +199,7 @@ async fn list_tag_resources<S: Store>(
     params: &Params,
     account: &AccountId,
     service: &TagService<S>,
+    format: Format,
 ) -> Result<Vec<(&'static str, Node)>, AliyunError> {
     let region = region(params)?;
     let rtype = resource_type(params)?;
@@ -230,26 +232,23 @@ async fn list_tag_resources<S: Store>(
         .list_tag_rows(query, token, LIST_PAGE_ROWS)
         .await
         .map_err(|e| error::from_core(&e))?;
-    let rows = page
-        .items
-        .into_iter()
-        .map(|row| {
-            Node::Object(vec![
-                ("ResourceId", Node::text(row.id.as_str().to_owned())),
-                (
-                    "ResourceType",
-                    Node::text(row.resource_type.as_str().to_owned()),
-                ),
-                ("TagKey", Node::text(row.key)),
-                ("TagValue", Node::text(row.value)),
-            ])
-        })
-        .collect();
+    // Up to LIST_PAGE_ROWS rows: rendered straight into text, not as a tree.
+    let mut rows = Stream::new(format);
+    rows.begin_list("TagResource");
+    for row in &page.items {
+        rows.begin_item("TagResource");
+        rows.text("ResourceId", row.id.as_str());
+        rows.text("ResourceType", row.resource_type.as_str());
+        rows.text("TagKey", &row.key);
+        rows.text("TagValue", &row.value);
+        rows.end_item("TagResource");
+    }
+    rows.end_list();
     Ok(vec![
         ("NextToken", Node::text(page.next_token.unwrap_or_default())),
         (
             "TagResources",
-            Node::Object(vec![("TagResource", Node::List(rows))]),
+            Node::Object(vec![("TagResource", rows.finish())]),
         ),
     ])
 }

@@ -39,6 +39,9 @@ pub enum Node {
     Object(Vec<(&'static str, Node)>),
     /// In XML, each item repeats the enclosing name.
     List(Vec<Node>),
+    /// A value already rendered by a [`Stream`] in the response's format: in XML that includes
+    /// its elements (the enclosing name repeated for each item), so it is written as is.
+    Rendered(String),
 }
 
 impl Node {
@@ -70,13 +73,12 @@ fn write_json(node: &Node, out: &mut String) {
                 if i > 0 {
                     out.push(',');
                 }
-                out.push('"');
-                out.push_str(name);
-                out.push_str("\":");
+                push_json_name(name, out);
                 write_json(value, out);
             }
             out.push('}');
         }
+        Node::Rendered(text) => out.push_str(text),
         Node::List(items) => {
             out.push('[');
             for (i, item) in items.iter().enumerate() {
@@ -94,6 +96,11 @@ fn write_json(node: &Node, out: &mut String) {
 /// control characters as `\u00xx`, everything else as is), written straight into `out`.
 fn escape_json(s: &str, out: &mut String) {
     out.push('"');
+    if !needs_json_escape(s.as_bytes()) {
+        out.push_str(s);
+        out.push('"');
+        return;
+    }
     let mut start = 0;
     for (at, byte) in s.bytes().enumerate() {
         let escape = match byte {
@@ -123,6 +130,19 @@ fn escape_json(s: &str, out: &mut String) {
     out.push('"');
 }
 
+/// Whether any byte of `bytes` needs escaping in a JSON string. Most text needs none; this test
+/// reads 16 bytes a step without branching on each, which the compiler turns into vector code.
+fn needs_json_escape(bytes: &[u8]) -> bool {
+    let special = |b: u8| (b < 0x20) | (b == b'"') | (b == b'\\');
+    let mut chunks = bytes.chunks_exact(16);
+    for chunk in &mut chunks {
+        if chunk.iter().fold(false, |any, &b| any | special(b)) {
+            return true;
+        }
+    }
+    chunks.remainder().iter().any(|&b| special(b))
+}
+
 pub fn to_xml(root_name: &str, root: &Node) -> String {
     let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>");
     write_xml_element(root_name, root, &mut out);
@@ -130,11 +150,18 @@ pub fn to_xml(root_name: &str, root: &Node) -> String {
 }
 
 fn write_xml_element(name: &str, node: &Node, out: &mut String) {
-    if let Node::List(items) = node {
-        for item in items {
-            write_xml_element(name, item, out);
+    match node {
+        Node::List(items) => {
+            for item in items {
+                write_xml_element(name, item, out);
+            }
+            return;
         }
-        return;
+        Node::Rendered(text) => {
+            out.push_str(text);
+            return;
+        }
+        _ => {}
     }
     out.push('<');
     out.push_str(name);
@@ -148,7 +175,7 @@ fn write_xml_element(name: &str, node: &Node, out: &mut String) {
                 write_xml_element(child, value, out);
             }
         }
-        Node::List(_) => {}
+        Node::List(_) | Node::Rendered(_) => {}
     }
     out.push_str("</");
     out.push_str(name);
@@ -166,6 +193,115 @@ fn escape_xml(s: &str, out: &mut String) {
             c => out.push(c),
         }
     }
+}
+
+/// A list rendered straight into text, for listings too long to build as a [`Node`] tree first:
+/// each node of a tree is an allocation, and freeing it another. What it writes is exactly what
+/// rendering the same value as a tree writes (the tests compare the two); [`Stream::finish`]
+/// hands it over as a [`Node::Rendered`].
+///
+/// The calls follow the value's shape: `begin_list`, then for each item `begin_item`, its
+/// fields (`text`, or a nested `begin_list` … `end_list`), `end_item`; then `end_list`.
+pub struct Stream {
+    format: Format,
+    out: String,
+    /// Open lists and items.
+    depth: usize,
+    /// JSON: nothing is written yet in the innermost open list or item (no comma is due).
+    fresh: bool,
+}
+
+impl Stream {
+    pub fn new(format: Format) -> Stream {
+        Stream {
+            format,
+            out: String::with_capacity(4096),
+            depth: 0,
+            fresh: true,
+        }
+    }
+
+    fn comma(&mut self) {
+        if !self.fresh {
+            self.out.push(',');
+        }
+    }
+
+    /// Opens a list: the value itself at the top, else the field `name` of the open item.
+    pub fn begin_list(&mut self, name: &str) {
+        if self.format == Format::Json {
+            if self.depth > 0 {
+                self.comma();
+                push_json_name(name, &mut self.out);
+            }
+            self.out.push('[');
+        }
+        self.depth += 1;
+        self.fresh = true;
+    }
+
+    pub fn end_list(&mut self) {
+        if self.format == Format::Json {
+            self.out.push(']');
+        }
+        self.depth = self.depth.saturating_sub(1);
+        self.fresh = false;
+    }
+
+    /// Opens an object in the open list; `name` is the list's (XML repeats it for each item).
+    pub fn begin_item(&mut self, name: &str) {
+        match self.format {
+            Format::Json => {
+                self.comma();
+                self.out.push('{');
+            }
+            Format::Xml => push_xml_tag("<", name, &mut self.out),
+        }
+        self.depth += 1;
+        self.fresh = true;
+    }
+
+    pub fn end_item(&mut self, name: &str) {
+        match self.format {
+            Format::Json => self.out.push('}'),
+            Format::Xml => push_xml_tag("</", name, &mut self.out),
+        }
+        self.depth = self.depth.saturating_sub(1);
+        self.fresh = false;
+    }
+
+    /// A text field of the open item.
+    pub fn text(&mut self, name: &str, value: &str) {
+        match self.format {
+            Format::Json => {
+                self.comma();
+                push_json_name(name, &mut self.out);
+                escape_json(value, &mut self.out);
+            }
+            Format::Xml => {
+                push_xml_tag("<", name, &mut self.out);
+                escape_xml(value, &mut self.out);
+                push_xml_tag("</", name, &mut self.out);
+            }
+        }
+        self.fresh = false;
+    }
+
+    pub fn finish(self) -> Node {
+        Node::Rendered(self.out)
+    }
+}
+
+fn push_json_name(name: &str, out: &mut String) {
+    out.push('"');
+    out.push_str(name);
+    out.push_str("\":");
+}
+
+fn push_xml_tag(open: &str, name: &str, out: &mut String) {
+    out.push_str(open);
+    out.push_str(name);
+    out.push('>');
 }
 
 /// Renders a body with its status and Content-Type, plus the `x-acs-request-id` header.
@@ -256,6 +392,94 @@ mod tests {
             escape_json(&s, &mut out);
             proptest::prop_assert_eq!(out, serde_json::to_string(&s).expect("json"));
         }
+    }
+
+    /// The same listing as a tree and through a [`Stream`]: items with a text field and a
+    /// nested list of objects, the list being a field of an enclosing object.
+    fn listing_both_ways(
+        items: &[(String, Vec<(String, String)>)],
+        format: Format,
+    ) -> (String, String) {
+        let tree = Node::List(
+            items
+                .iter()
+                .map(|(id, tags)| {
+                    Node::Object(vec![
+                        ("Id", Node::text(id.as_str())),
+                        (
+                            "Tags",
+                            Node::List(
+                                tags.iter()
+                                    .map(|(k, v)| {
+                                        Node::Object(vec![
+                                            ("Key", Node::text(k.as_str())),
+                                            ("Value", Node::text(v.as_str())),
+                                        ])
+                                    })
+                                    .collect(),
+                            ),
+                        ),
+                    ])
+                })
+                .collect(),
+        );
+        let mut stream = Stream::new(format);
+        stream.begin_list("Items");
+        for (id, tags) in items {
+            stream.begin_item("Items");
+            stream.text("Id", id);
+            stream.begin_list("Tags");
+            for (k, v) in tags {
+                stream.begin_item("Tags");
+                stream.text("Key", k);
+                stream.text("Value", v);
+                stream.end_item("Tags");
+            }
+            stream.end_list();
+            stream.end_item("Items");
+        }
+        stream.end_list();
+        let wrap = |items: Node| {
+            Node::Object(vec![
+                ("NextToken", Node::text("t")),
+                ("Items", items),
+                ("Total", Node::Int(1)),
+            ])
+        };
+        let render = |node: &Node| match format {
+            Format::Json => to_json(node),
+            Format::Xml => to_xml("Root", node),
+        };
+        (render(&wrap(tree)), render(&wrap(stream.finish())))
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn a_stream_renders_what_the_tree_renders(
+            items in proptest::collection::vec(
+                ("\\PC{0,12}", proptest::collection::vec(("[a-z\"<&]{0,6}", "\\PC{0,8}"), 0..4)),
+                0..5,
+            )
+        ) {
+            for format in [Format::Json, Format::Xml] {
+                let (tree, stream) = listing_both_ways(&items, format);
+                proptest::prop_assert_eq!(tree, stream);
+            }
+        }
+    }
+
+    #[test]
+    fn a_streamed_listing_is_valid_json() {
+        let items = vec![
+            ("a\"b".to_owned(), vec![("k".to_owned(), "v\n".to_owned())]),
+            ("c".to_owned(), vec![]),
+        ];
+        let (tree, stream) = listing_both_ways(&items, Format::Json);
+        assert_eq!(tree, stream);
+        let v: serde_json::Value = serde_json::from_str(&stream).expect("json");
+        assert_eq!(v["Items"][0]["Tags"][0]["Value"], "v\n");
+        assert_eq!(v["Items"][1]["Tags"], serde_json::json!([]));
+        assert_eq!(v["Total"], 1);
     }
 
     #[test]

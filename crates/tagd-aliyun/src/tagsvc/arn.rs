@@ -52,16 +52,18 @@ pub fn parse(raw: &str) -> Option<Arn> {
 
 /// The canonical ARN of a resource: lower-case product and type, real region and account.
 pub fn render(account: &AccountId, resource: &ResourceRef) -> String {
+    let mut out = String::new();
+    push_prefix(account, resource, &mut out);
+    out.push_str(resource.id.as_str());
+    out
+}
+
+/// `arn:acs:<product>:<region>:<account>:<type>/`, everything of an ARN but the id.
+fn push_prefix(account: &AccountId, resource: &ResourceRef, out: &mut String) {
     let product = resource.resource_type.product();
     let kind = resource.resource_type.kind();
-    let (region, account, id) = (
-        resource.region.as_str(),
-        account.as_str(),
-        resource.id.as_str(),
-    );
-    let mut out = String::with_capacity(
-        12 + product.len() + region.len() + account.len() + kind.len() + id.len(),
-    );
+    let (region, account) = (resource.region.as_str(), account.as_str());
+    out.reserve(12 + product.len() + region.len() + account.len() + kind.len());
     out.push_str("arn:acs:");
     out.extend(product.chars().map(|c| c.to_ascii_lowercase()));
     out.push(':');
@@ -71,8 +73,44 @@ pub fn render(account: &AccountId, resource: &ResourceRef) -> String {
     out.push(':');
     out.extend(kind.chars().map(|c| c.to_ascii_lowercase()));
     out.push('/');
-    out.push_str(id);
-    out
+}
+
+/// Renders the ARNs of a listing into one buffer. A listing comes in (type, id) order, so the
+/// part before the id is rendered again only when the type or region changes.
+pub struct ArnWriter<'a> {
+    account: &'a AccountId,
+    text: String,
+    /// The type and region `text` starts with, and the length of that prefix.
+    prefix: Option<(ResourceRef, usize)>,
+}
+
+impl<'a> ArnWriter<'a> {
+    pub fn new(account: &'a AccountId) -> Self {
+        Self {
+            account,
+            text: String::new(),
+            prefix: None,
+        }
+    }
+
+    /// The ARN of `resource`, valid until the next call.
+    pub fn arn(&mut self, resource: &ResourceRef) -> &str {
+        match &self.prefix {
+            Some((last, len))
+                if last.resource_type == resource.resource_type
+                    && last.region == resource.region =>
+            {
+                self.text.truncate(*len);
+            }
+            _ => {
+                self.text.clear();
+                push_prefix(self.account, resource, &mut self.text);
+                self.prefix = Some((resource.clone(), self.text.len()));
+            }
+        }
+        self.text.push_str(resource.id.as_str());
+        &self.text
+    }
 }
 
 #[cfg(test)]
@@ -124,5 +162,31 @@ mod tests {
             render(&account, &resource),
             "arn:acs:rds:cn-hangzhou:1234567890123456:instance/rm-1"
         );
+    }
+
+    #[test]
+    fn the_writer_renders_what_render_renders_across_types_and_regions() {
+        let account = AccountId::parse("1234567890123456").expect("id");
+        let resources: Vec<ResourceRef> = [
+            "acs:rds:cn-hangzhou:*:instance/rm-1",
+            "acs:rds:cn-hangzhou:*:instance/rm-22",
+            "acs:ecs:cn-hangzhou:*:instance/i-1",
+            "acs:ecs:cn-beijing:*:instance/i-1",
+            "acs:ecs:cn-beijing:*:instance/i",
+        ]
+        .iter()
+        .map(|text| {
+            let arn = parse(text).expect("valid");
+            ResourceRef {
+                region: arn.region.expect("region"),
+                resource_type: arn.resource_type,
+                id: arn.id,
+            }
+        })
+        .collect();
+        let mut writer = ArnWriter::new(&account);
+        for resource in &resources {
+            assert_eq!(writer.arn(resource), render(&account, resource));
+        }
     }
 }

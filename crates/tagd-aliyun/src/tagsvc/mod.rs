@@ -15,7 +15,7 @@ use tagd_core::{AccountId, Region, Store, TagService};
 
 use crate::error::AliyunError;
 use crate::params::Params;
-use crate::render::Node;
+use crate::render::{Format, Node};
 
 /// The actions of the Tag service, spelled as the vendor does.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -69,11 +69,12 @@ pub async fn run<S: Store>(
     params: &Params,
     account: &AccountId,
     service: &TagService<S>,
+    format: Format,
 ) -> Result<Vec<(&'static str, Node)>, AliyunError> {
     match action {
         TagAction::TagResources => resources::tag(params, account, service).await,
         TagAction::UntagResources => resources::untag(params, account, service).await,
-        TagAction::ListTagResources => resources::list(params, account, service).await,
+        TagAction::ListTagResources => resources::list(params, account, service, format).await,
         TagAction::ListTagKeys => catalogue::keys(params, account, service).await,
         TagAction::ListTagValues => catalogue::values(params, account, service).await,
         TagAction::CreateTags => presets::create(params, account, service).await,
@@ -156,15 +157,19 @@ fn is_system(key: &str) -> bool {
 /// `{"Key","Value","Category"}` with Category `Custom`/`System` (ListTagResources) or
 /// `custom`/`system` (the other actions).
 fn tag_node(key: String, value: String, capitalised: bool) -> Node {
-    let category = match (is_system(&key), capitalised) {
-        (true, true) => "System",
-        (false, true) => "Custom",
-        (true, false) => "system",
-        (false, false) => "custom",
-    };
+    let category = category_name(&key, capitalised);
     Node::Object(vec![
         ("Key", Node::text(key)),
         ("Value", Node::text(value)),
         ("Category", Node::constant(category)),
     ])
+}
+
+fn category_name(key: &str, capitalised: bool) -> &'static str {
+    match (is_system(key), capitalised) {
+        (true, true) => "System",
+        (false, true) => "Custom",
+        (true, false) => "system",
+        (false, false) => "custom",
+    }
 }

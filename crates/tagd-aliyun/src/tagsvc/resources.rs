@@ -9,11 +9,12 @@ use tagd_core::{
     TagService, TypeFilter, change::ResourceProblem,
 };
 
+use super::arn::ArnWriter;
 use super::error::{self, QUOTA_PER_RESOURCE, RESOURCE_NOT_FOUND};
-use super::{Category, arn, next_token, page_size, region, tag_node, tags_json};
+use super::{Category, arn, category_name, next_token, page_size, region, tags_json};
 use crate::error::AliyunError;
 use crate::params::Params;
-use crate::render::Node;
+use crate::render::{Format, Node, Stream};
 
 /// `ResourceARN.N`, each checked against the request's region and the caller's account.
 fn arns(
@@ -160,6 +161,7 @@ pub async fn list<S: Store>(
     params: &Params,
     account: &AccountId,
     service: &TagService<S>,
+    format: Format,
 ) -> Result<Vec<(&'static str, Node)>, AliyunError> {
     let region = region(params)?;
     let resources = arns(params, &region, account)?;
@@ -188,28 +190,30 @@ pub async fn list<S: Store>(
         .list_resources(query, next_token(params), size)
         .await
         .map_err(|e| error::from_core(&e, |_| Default::default()))?;
-    let mut items = Vec::with_capacity(page.items.len());
-    for found in page.items {
-        let tags: Vec<Node> = found
-            .tags
-            .into_pairs()
-            .into_iter()
-            .filter(|(k, _)| category.admits(k))
-            .map(|(k, v)| tag_node(k, v, true))
-            .collect();
-        if tags.is_empty() {
+    // Up to 1,000 resources of up to 20 tags: rendered straight into text, not as a tree.
+    let mut items = Stream::new(format);
+    let mut arns = ArnWriter::new(account);
+    items.begin_list("TagResources");
+    for found in &page.items {
+        if !found.tags.iter().any(|(k, _)| category.admits(k)) {
             continue;
         }
-        items.push(Node::Object(vec![
-            (
-                "ResourceARN",
-                Node::text(arn::render(account, &found.resource)),
-            ),
-            ("Tags", Node::List(tags)),
-        ]));
+        items.begin_item("TagResources");
+        items.text("ResourceARN", arns.arn(&found.resource));
+        items.begin_list("Tags");
+        for (key, value) in found.tags.iter().filter(|(k, _)| category.admits(k)) {
+            items.begin_item("Tags");
+            items.text("Key", key);
+            items.text("Value", value);
+            items.text("Category", category_name(key, true));
+            items.end_item("Tags");
+        }
+        items.end_list();
+        items.end_item("TagResources");
     }
+    items.end_list();
     Ok(vec![
         ("NextToken", Node::text(page.next_token.unwrap_or_default())),
-        ("TagResources", Node::List(items)),
+        ("TagResources", items.finish()),
     ])
 }
