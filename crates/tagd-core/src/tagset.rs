@@ -1,5 +1,7 @@
 //! A resource's tags and the one function that changes them under a rule set.
 
+use std::fmt;
+
 use crate::change::{ResourceProblem, TagOp};
 use crate::model::Tag;
 use crate::rules::RuleSet;
@@ -8,13 +10,27 @@ use crate::rules::RuleSet;
 /// a resource has besides its tags: the uuid Baidu's `createAndAssign` records
 /// (`resourceUuid`), which lives as long as the resource has tags.
 ///
-/// The pairs are a sorted vector, not a map: a resource has a few dozen tags at most, stored
-/// records are already in key order, and listings build one set per resource they return.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+/// The pairs live in one string, key then value, in key order, with the offsets where each
+/// ends: a resource has a few dozen tags at most, stored records are already in key order,
+/// and listings build one set per resource they return, so a set costs two allocations
+/// however many tags it has.
+#[derive(Clone, Default, PartialEq, Eq)]
 pub struct TagSet {
-    /// Sorted by key, keys unique.
-    tags: Vec<(String, String)>,
+    /// Every key and value, one after the other, in key order.
+    text: String,
+    /// For each tag, where its key and its value end in `text` (its key starts where the
+    /// previous value ended). Keys are sorted and unique.
+    ends: Vec<(usize, usize)>,
     uuid: Option<String>,
+}
+
+impl fmt::Debug for TagSet {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TagSet")
+            .field("tags", &self.iter().collect::<Vec<_>>())
+            .field("uuid", &self.uuid)
+            .finish()
+    }
 }
 
 impl TagSet {
@@ -22,27 +38,44 @@ impl TagSet {
         Self::default()
     }
 
-    pub fn from_tags(tags: impl IntoIterator<Item = Tag>) -> Self {
-        Self::from_pairs(tags.into_iter().map(|t| (t.key, t.value)).collect())
+    /// An empty set with room for `tags` tags of `bytes` bytes in all.
+    pub fn with_capacity(tags: usize, bytes: usize) -> Self {
+        Self {
+            text: String::with_capacity(bytes),
+            ends: Vec::with_capacity(tags),
+            uuid: None,
+        }
     }
 
-    /// From (key, value) pairs; a repeated key keeps its last value. Pairs already in key
-    /// order (as stored) are taken as they are.
-    pub fn from_pairs(mut pairs: Vec<(String, String)>) -> Self {
-        if !pairs.windows(2).all(|w| w[0].0 < w[1].0) {
-            // Stable: of equal keys the last given moves into the one `dedup_by` keeps.
-            pairs.sort_by(|a, b| a.0.cmp(&b.0));
-            pairs.dedup_by(|later, kept| {
-                let same = later.0 == kept.0;
-                if same {
-                    std::mem::swap(&mut later.1, &mut kept.1);
-                }
-                same
-            });
+    pub fn from_tags(tags: impl IntoIterator<Item = Tag>) -> Self {
+        let mut set = Self::new();
+        for tag in tags {
+            set.push(&tag.key, &tag.value);
         }
-        Self {
-            tags: pairs,
-            uuid: None,
+        set
+    }
+
+    /// From (key, value) pairs; a repeated key keeps its last value.
+    pub fn from_pairs<K: AsRef<str>, V: AsRef<str>>(
+        pairs: impl IntoIterator<Item = (K, V)>,
+    ) -> Self {
+        let mut set = Self::new();
+        for (k, v) in pairs {
+            set.push(k.as_ref(), v.as_ref());
+        }
+        set
+    }
+
+    /// Adds a tag, replacing the value of a key already there. Pairs given in key order (as
+    /// stored) are appended.
+    pub fn push(&mut self, key: &str, value: &str) {
+        if self.last_key().is_none_or(|last| last < key) {
+            self.text.push_str(key);
+            let key_end = self.text.len();
+            self.text.push_str(value);
+            self.ends.push((key_end, self.text.len()));
+        } else {
+            self.insert(key, value);
         }
     }
 
@@ -58,47 +91,127 @@ impl TagSet {
         self.uuid.as_deref()
     }
 
+    /// Where tag `at` starts in `text`.
+    fn start(&self, at: usize) -> usize {
+        at.checked_sub(1).map_or(0, |before| self.ends[before].1)
+    }
+
+    fn key_at(&self, at: usize) -> &str {
+        &self.text[self.start(at)..self.ends[at].0]
+    }
+
+    fn value_at(&self, at: usize) -> &str {
+        let (key_end, value_end) = self.ends[at];
+        &self.text[key_end..value_end]
+    }
+
+    fn last_key(&self) -> Option<&str> {
+        self.ends.len().checked_sub(1).map(|at| self.key_at(at))
+    }
+
     fn position(&self, key: &str) -> Result<usize, usize> {
-        self.tags.binary_search_by(|(k, _)| k.as_str().cmp(key))
+        let mut lo = 0;
+        let mut hi = self.ends.len();
+        while lo < hi {
+            let mid = lo + (hi - lo) / 2;
+            match self.key_at(mid).cmp(key) {
+                std::cmp::Ordering::Less => lo = mid + 1,
+                std::cmp::Ordering::Greater => hi = mid,
+                std::cmp::Ordering::Equal => return Ok(mid),
+            }
+        }
+        Err(lo)
+    }
+
+    /// Moves every offset from tag `from` on by `delta` bytes (`grow`) or back (`!grow`).
+    fn shift(&mut self, from: usize, delta: usize, grow: bool) {
+        for (key_end, value_end) in &mut self.ends[from..] {
+            if grow {
+                *key_end += delta;
+                *value_end += delta;
+            } else {
+                *key_end -= delta;
+                *value_end -= delta;
+            }
+        }
     }
 
     pub fn get(&self, key: &str) -> Option<&str> {
         let at = self.position(key).ok()?;
-        Some(self.tags[at].1.as_str())
+        Some(self.value_at(at))
     }
 
     pub fn len(&self) -> usize {
-        self.tags.len()
+        self.ends.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.tags.is_empty()
+        self.ends.is_empty()
     }
 
     /// Iterates `(key, value)` in key order.
     pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
-        self.tags.iter().map(|(k, v)| (k.as_str(), v.as_str()))
+        (0..self.ends.len()).map(|at| (self.key_at(at), self.value_at(at)))
     }
 
-    /// The `(key, value)` pairs in key order, moved out (the uuid is dropped).
+    /// The `(key, value)` pairs in key order (the uuid is dropped).
     pub fn into_pairs(self) -> Vec<(String, String)> {
-        self.tags
+        self.iter()
+            .map(|(k, v)| (k.to_owned(), v.to_owned()))
+            .collect()
     }
 
-    pub fn insert(&mut self, key: String, value: String) {
-        match self.position(&key) {
-            Ok(at) => self.tags[at].1 = value,
-            Err(at) => self.tags.insert(at, (key, value)),
+    pub fn insert(&mut self, key: &str, value: &str) {
+        match self.position(key) {
+            Ok(at) => {
+                let (key_end, value_end) = self.ends[at];
+                let old = value_end - key_end;
+                self.text.replace_range(key_end..value_end, value);
+                self.ends[at].1 = key_end + value.len();
+                if value.len() >= old {
+                    self.shift(at + 1, value.len() - old, true);
+                } else {
+                    self.shift(at + 1, old - value.len(), false);
+                }
+            }
+            Err(at) => {
+                let start = self.start(at);
+                self.text.insert_str(start, value);
+                self.text.insert_str(start, key);
+                self.ends
+                    .insert(at, (start + key.len(), start + key.len() + value.len()));
+                self.shift(at + 1, key.len() + value.len(), true);
+            }
         }
     }
 
     /// Removes a key; returns its value if it was there. The last tag takes the uuid with it.
     pub fn remove(&mut self, key: &str) -> Option<String> {
-        let removed = self.position(key).ok().map(|at| self.tags.remove(at).1);
-        if self.tags.is_empty() {
+        let removed = self.position(key).ok().map(|at| self.remove_at(at));
+        if self.ends.is_empty() {
             self.uuid = None;
         }
         removed
+    }
+
+    /// Removes tag `at`; returns its value.
+    fn remove_at(&mut self, at: usize) -> String {
+        let start = self.start(at);
+        let (key_end, value_end) = self.ends.remove(at);
+        let value = self.text[key_end..value_end].to_owned();
+        self.text.replace_range(start..value_end, "");
+        self.shift(at, value_end - start, false);
+        value
+    }
+
+    /// Keeps only the tags whose key `keep` admits.
+    fn retain_keys(&mut self, keep: impl Fn(&str) -> bool) {
+        let mut kept = TagSet::with_capacity(self.len(), self.text.len());
+        for (k, v) in self.iter().filter(|(k, _)| keep(k)) {
+            kept.push(k, v);
+        }
+        self.text = kept.text;
+        self.ends = kept.ends;
     }
 
     /// Whether this set carries `key` (with `value`, when one is given).
@@ -117,7 +230,7 @@ impl TagSet {
         match op {
             TagOp::Set(tags) => {
                 for tag in tags {
-                    next.insert(tag.key.clone(), tag.value.clone());
+                    next.insert(&tag.key, &tag.value);
                 }
             }
             TagOp::Remove(keys) => {
@@ -132,26 +245,22 @@ impl TagSet {
                     }
                 }
             }
-            TagOp::RemoveAll => next.tags.retain(|(k, _)| rules.is_system_key(k)),
+            TagOp::RemoveAll => next.retain_keys(|k| rules.is_system_key(k)),
             TagOp::Replace { tags, uuid: given } => {
-                next.tags.retain(|(k, _)| rules.is_system_key(k));
+                next.retain_keys(|k| rules.is_system_key(k));
                 for tag in tags {
-                    next.insert(tag.key.clone(), tag.value.clone());
+                    next.insert(&tag.key, &tag.value);
                 }
                 next.uuid = Some(given.clone()).filter(|u| !u.is_empty());
             }
         }
         // Removals are always allowed, even on a resource over a (since lowered) limit.
         let adds = matches!(op, TagOp::Set(_) | TagOp::Replace { .. });
-        let user_tags = next
-            .tags
-            .iter()
-            .filter(|(k, _)| !rules.is_system_key(k))
-            .count();
+        let user_tags = next.iter().filter(|(k, _)| !rules.is_system_key(k)).count();
         if adds && user_tags > rules.max_tags_per_resource {
             return Err(ResourceProblem::TagQuotaExceeded);
         }
-        if next.tags.is_empty() {
+        if next.is_empty() {
             next.uuid = None;
         }
         Ok(next)
@@ -224,8 +333,8 @@ mod tests {
         assert_eq!(sorted.get("b"), Some("2"));
         assert_eq!(sorted.get("c"), None);
         let mut grown = sorted.clone();
-        grown.insert("aa".into(), "x".into());
-        grown.insert("a".into(), "y".into());
+        grown.insert("aa", "x");
+        grown.insert("a", "y");
         assert_eq!(
             grown.iter().collect::<Vec<_>>(),
             vec![("a", "y"), ("aa", "x"), ("b", "2")]
@@ -233,6 +342,58 @@ mod tests {
         assert_eq!(grown.remove("aa"), Some("x".into()));
         assert_eq!(grown.remove("aa"), None);
         assert_eq!(grown.into_pairs(), pairs(&[("a", "y"), ("b", "2")]));
+    }
+
+    #[derive(Clone, Debug)]
+    enum Edit {
+        Insert(String, String),
+        Push(String, String),
+        Remove(String),
+    }
+
+    fn edit() -> impl proptest::strategy::Strategy<Value = Edit> {
+        use proptest::prelude::*;
+        // Few distinct keys, so that edits meet keys already there; values of every length.
+        let key = "[a-d]{0,2}";
+        let value = "\\PC{0,5}";
+        prop_oneof![
+            (key, value).prop_map(|(k, v)| Edit::Insert(k, v)),
+            (key, value).prop_map(|(k, v)| Edit::Push(k, v)),
+            key.prop_map(Edit::Remove),
+        ]
+    }
+
+    proptest::proptest! {
+        /// The packed set behaves as a sorted map of key to value.
+        #[test]
+        fn edits_match_a_map(edits in proptest::collection::vec(edit(), 0..40)) {
+            let mut set = TagSet::new();
+            let mut model = std::collections::BTreeMap::new();
+            for edit in edits {
+                match edit {
+                    Edit::Insert(k, v) => {
+                        set.insert(&k, &v);
+                        model.insert(k, v);
+                    }
+                    Edit::Push(k, v) => {
+                        set.push(&k, &v);
+                        model.insert(k, v);
+                    }
+                    Edit::Remove(k) => {
+                        proptest::prop_assert_eq!(set.remove(&k), model.remove(&k));
+                    }
+                }
+                let want: Vec<(&str, &str)> =
+                    model.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+                proptest::prop_assert_eq!(set.iter().collect::<Vec<_>>(), want);
+                proptest::prop_assert_eq!(set.len(), model.len());
+                for (k, v) in &model {
+                    proptest::prop_assert_eq!(set.get(k), Some(v.as_str()));
+                }
+                let rebuilt = TagSet::from_pairs(set.clone().into_pairs());
+                proptest::prop_assert_eq!(&rebuilt, &set);
+            }
+        }
     }
 
     #[test]
@@ -257,7 +418,7 @@ mod tests {
     #[test]
     fn remove_all_keeps_system_tags() {
         let mut s = set(3);
-        s.insert("acs:rm:rgId".into(), "rg-1".into());
+        s.insert("acs:rm:rgId", "rg-1");
         let after = s.apply(&TagOp::RemoveAll, &ALIYUN_RULES).expect("ok");
         assert_eq!(
             after.iter().collect::<Vec<_>>(),

@@ -76,19 +76,21 @@ pub fn decode_tags(bytes: &[u8]) -> Result<TagSet, StoreError> {
     let mut r = Reader(bytes);
     r.version()?;
     let n = r.u64()?;
-    // At most 64 up front: `n` comes from disk, and a corrupt count must not allocate much.
-    let mut pairs = Vec::with_capacity(usize::try_from(n.min(64)).unwrap_or(64));
+    // At most 64 tags up front: `n` comes from disk, and a corrupt count must not allocate
+    // much. The record's length bounds the text.
+    let count = usize::try_from(n.min(64)).unwrap_or(64);
+    let mut tags = TagSet::with_capacity(count, r.0.len());
     for _ in 0..n {
         let k = r.str()?;
         let v = r.str()?;
-        pairs.push((k.to_owned(), v.to_owned()));
+        tags.push(k, v);
     }
     let uuid = if r.0.is_empty() {
         None
     } else {
         Some(r.str()?.to_owned())
     };
-    Ok(TagSet::from_pairs(pairs).with_uuid(uuid))
+    Ok(tags.with_uuid(uuid))
 }
 
 pub fn encode_account(a: &Account) -> Vec<u8> {
