@@ -4,10 +4,10 @@
 use tagd_core::{AccountId, ResourceQuery, ResourceType, Store, TagFilter, TagService, TypeFilter};
 
 use super::error;
-use super::{next_token, page_size, region, tag_node};
+use super::{category_name, next_token, page_size, region};
 use crate::error::AliyunError;
 use crate::params::Params;
-use crate::render::Node;
+use crate::render::{Format, Node, Stream};
 
 fn include_all_tags(params: &Params) -> Result<bool, AliyunError> {
     match params.get("IncludeAllTags") {
@@ -22,6 +22,7 @@ pub async fn list<S: Store>(
     params: &Params,
     account: &AccountId,
     service: &TagService<S>,
+    format: Format,
 ) -> Result<Vec<(&'static str, Node)>, AliyunError> {
     let region = region(params)?;
     let raw_type = params
@@ -58,28 +59,25 @@ pub async fn list<S: Store>(
         .list_resources(query, next_token(params), size)
         .await
         .map_err(|e| error::from_core(&e, |_| Default::default()))?;
-    let resources = page
-        .items
-        .into_iter()
-        .map(|found| {
-            let tags = found
-                .tags
-                .into_pairs()
-                .into_iter()
-                .filter(|(k, _)| all_tags || *k == key)
-                .map(|(k, v)| tag_node(k, v, false))
-                .collect();
-            Node::Object(vec![
-                (
-                    "ResourceId",
-                    Node::text(found.resource.id.as_str().to_owned()),
-                ),
-                ("Tags", Node::List(tags)),
-            ])
-        })
-        .collect();
+    let mut resources = Stream::new(format);
+    resources.begin_list("Resources");
+    for found in &page.items {
+        resources.begin_item("Resources");
+        resources.text("ResourceId", found.resource.id.as_str());
+        resources.begin_list("Tags");
+        for (k, v) in found.tags.iter().filter(|(k, _)| all_tags || *k == key) {
+            resources.begin_item("Tags");
+            resources.text("Key", k);
+            resources.text("Value", v);
+            resources.text("Category", category_name(k, false));
+            resources.end_item("Tags");
+        }
+        resources.end_list();
+        resources.end_item("Resources");
+    }
+    resources.end_list();
     Ok(vec![
         ("NextToken", Node::text(page.next_token.unwrap_or_default())),
-        ("Resources", Node::List(resources)),
+        ("Resources", resources.finish()),
     ])
 }

@@ -79,7 +79,7 @@ pub async fn run<S: Store>(
         TagAction::ListTagValues => catalogue::values(params, account, service).await,
         TagAction::CreateTags => presets::create(params, account, service).await,
         TagAction::DeleteTag => presets::delete(params, account, service).await,
-        TagAction::ListResourcesByTag => by_tag::list(params, account, service).await,
+        TagAction::ListResourcesByTag => by_tag::list(params, account, service, format).await,
     }
 }
 
@@ -154,17 +154,8 @@ fn is_system(key: &str) -> bool {
     tagd_core::rules::ALIYUN_RULES.is_system_key(key)
 }
 
-/// `{"Key","Value","Category"}` with Category `Custom`/`System` (ListTagResources) or
-/// `custom`/`system` (the other actions).
-fn tag_node(key: String, value: String, capitalised: bool) -> Node {
-    let category = category_name(&key, capitalised);
-    Node::Object(vec![
-        ("Key", Node::text(key)),
-        ("Value", Node::text(value)),
-        ("Category", Node::constant(category)),
-    ])
-}
-
+/// A tag's `Category`: `Custom`/`System` in ListTagResources, `custom`/`system` in the other
+/// actions.
 fn category_name(key: &str, capitalised: bool) -> &'static str {
     match (is_system(key), capitalised) {
         (true, true) => "System",
