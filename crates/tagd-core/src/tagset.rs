@@ -48,11 +48,7 @@ impl TagSet {
     }
 
     pub fn from_tags(tags: impl IntoIterator<Item = Tag>) -> Self {
-        let mut set = Self::new();
-        for tag in tags {
-            set.push(&tag.key, &tag.value);
-        }
-        set
+        Self::from_pairs(tags.into_iter().map(|t| (t.key, t.value)))
     }
 
     /// From (key, value) pairs; a repeated key keeps its last value.
@@ -123,16 +119,12 @@ impl TagSet {
         Err(lo)
     }
 
-    /// Moves every offset from tag `from` on by `delta` bytes (`grow`) or back (`!grow`).
-    fn shift(&mut self, from: usize, delta: usize, grow: bool) {
+    /// Moves the offsets of the tags from `from` on after an edit before them replaced
+    /// `removed` bytes with `added` (they all lie past the edit, so none goes below zero).
+    fn shift(&mut self, from: usize, removed: usize, added: usize) {
         for (key_end, value_end) in &mut self.ends[from..] {
-            if grow {
-                *key_end += delta;
-                *value_end += delta;
-            } else {
-                *key_end -= delta;
-                *value_end -= delta;
-            }
+            *key_end = *key_end - removed + added;
+            *value_end = *value_end - removed + added;
         }
     }
 
@@ -165,14 +157,9 @@ impl TagSet {
         match self.position(key) {
             Ok(at) => {
                 let (key_end, value_end) = self.ends[at];
-                let old = value_end - key_end;
                 self.text.replace_range(key_end..value_end, value);
                 self.ends[at].1 = key_end + value.len();
-                if value.len() >= old {
-                    self.shift(at + 1, value.len() - old, true);
-                } else {
-                    self.shift(at + 1, old - value.len(), false);
-                }
+                self.shift(at + 1, value_end - key_end, value.len());
             }
             Err(at) => {
                 let start = self.start(at);
@@ -180,7 +167,7 @@ impl TagSet {
                 self.text.insert_str(start, key);
                 self.ends
                     .insert(at, (start + key.len(), start + key.len() + value.len()));
-                self.shift(at + 1, key.len() + value.len(), true);
+                self.shift(at + 1, 0, key.len() + value.len());
             }
         }
     }
@@ -200,7 +187,7 @@ impl TagSet {
         let (key_end, value_end) = self.ends.remove(at);
         let value = self.text[key_end..value_end].to_owned();
         self.text.replace_range(start..value_end, "");
-        self.shift(at, value_end - start, false);
+        self.shift(at, value_end - start, 0);
         value
     }
 

@@ -4,7 +4,7 @@
 use tagd_core::{AccountId, ResourceQuery, ResourceType, Store, TagFilter, TagService, TypeFilter};
 
 use super::error;
-use super::{category_name, next_token, page_size, region};
+use super::{next_token, page_size, region, stream_tags};
 use crate::error::AliyunError;
 use crate::params::Params;
 use crate::render::{Format, Node, Stream};
@@ -64,15 +64,8 @@ pub async fn list<S: Store>(
     for found in &page.items {
         resources.begin_item("Resources");
         resources.text("ResourceId", found.resource.id.as_str());
-        resources.begin_list("Tags");
-        for (k, v) in found.tags.iter().filter(|(k, _)| all_tags || *k == key) {
-            resources.begin_item("Tags");
-            resources.text("Key", k);
-            resources.text("Value", v);
-            resources.text("Category", category_name(k, false));
-            resources.end_item("Tags");
-        }
-        resources.end_list();
+        let tags = found.tags.iter().filter(|(k, _)| all_tags || *k == key);
+        stream_tags(&mut resources, tags, false);
         resources.end_item("Resources");
     }
     resources.end_list();

@@ -15,7 +15,7 @@ use tagd_core::{AccountId, Region, Store, TagService};
 
 use crate::error::AliyunError;
 use crate::params::Params;
-use crate::render::{Format, Node};
+use crate::render::{Format, Node, Stream};
 
 /// The actions of the Tag service, spelled as the vendor does.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -154,13 +154,27 @@ fn is_system(key: &str) -> bool {
     tagd_core::rules::ALIYUN_RULES.is_system_key(key)
 }
 
-/// A tag's `Category`: `Custom`/`System` in ListTagResources, `custom`/`system` in the other
-/// actions.
-fn category_name(key: &str, capitalised: bool) -> &'static str {
-    match (is_system(key), capitalised) {
-        (true, true) => "System",
-        (false, true) => "Custom",
-        (true, false) => "system",
-        (false, false) => "custom",
+/// The `Tags` list of a listed resource, as a field of the item `out` has open: one
+/// `{"Key","Value","Category"}` per tag, with Category `Custom`/`System` (ListTagResources) or
+/// `custom`/`system` (the other actions).
+fn stream_tags<'a>(
+    out: &mut Stream,
+    tags: impl Iterator<Item = (&'a str, &'a str)>,
+    capitalised: bool,
+) {
+    out.begin_list("Tags");
+    for (key, value) in tags {
+        let category = match (is_system(key), capitalised) {
+            (true, true) => "System",
+            (false, true) => "Custom",
+            (true, false) => "system",
+            (false, false) => "custom",
+        };
+        out.begin_item("Tags");
+        out.text("Key", key);
+        out.text("Value", value);
+        out.text("Category", category);
+        out.end_item("Tags");
     }
+    out.end_list();
 }

@@ -11,7 +11,7 @@ use tagd_core::{
 
 use super::arn::ArnWriter;
 use super::error::{self, QUOTA_PER_RESOURCE, RESOURCE_NOT_FOUND};
-use super::{Category, arn, category_name, next_token, page_size, region, tags_json};
+use super::{Category, arn, next_token, page_size, region, stream_tags, tags_json};
 use crate::error::AliyunError;
 use crate::params::Params;
 use crate::render::{Format, Node, Stream};
@@ -200,15 +200,8 @@ pub async fn list<S: Store>(
         }
         items.begin_item("TagResources");
         items.text("ResourceARN", arns.arn(&found.resource));
-        items.begin_list("Tags");
-        for (key, value) in found.tags.iter().filter(|(k, _)| category.admits(k)) {
-            items.begin_item("Tags");
-            items.text("Key", key);
-            items.text("Value", value);
-            items.text("Category", category_name(key, true));
-            items.end_item("Tags");
-        }
-        items.end_list();
+        let tags = found.tags.iter().filter(|(k, _)| category.admits(k));
+        stream_tags(&mut items, tags, true);
         items.end_item("TagResources");
     }
     items.end_list();
