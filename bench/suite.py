@@ -25,6 +25,7 @@ import signal
 import subprocess
 import sys
 import time
+import zlib
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -138,8 +139,26 @@ def run_size(args, size, with_healthz):
 
 
 def wal_size(data_dir):
+    """Bytes of records the log holds: the run of intact frames from the start whose sequence
+    numbers follow each other (crates/tagd-store-redb/src/wal.rs). The file itself is recycled,
+    so its size is only the largest the log has been."""
     wal = Path(data_dir) / "tagd.wal"
-    return wal.stat().st_size if wal.exists() else None
+    if not wal.exists():
+        return None
+    data = wal.read_bytes()
+    at, last = 0, None
+    while at + 8 <= len(data):
+        length = int.from_bytes(data[at:at + 4], "big")
+        crc = int.from_bytes(data[at + 4:at + 8], "big")
+        payload = data[at + 8:at + 8 + length]
+        if len(payload) != length or length < 9 or zlib.crc32(payload) != crc:
+            break
+        seq = int.from_bytes(payload[1:9], "big")
+        if last is not None and seq != last + 1:
+            break
+        last = seq
+        at += 8 + length
+    return at
 
 
 def crash_under_writes(args, server, data_dir, prefix):

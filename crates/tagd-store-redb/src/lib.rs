@@ -184,6 +184,16 @@ impl RedbStore {
         })
     }
 
+    /// The last log record a durable redb commit covers (what a restart does not replay).
+    #[cfg(test)]
+    fn checkpointed_seq(&self) -> u64 {
+        let txn = self.inner.db.begin_read().expect("read");
+        let meta = txn.open_table(META).expect("meta");
+        meta.get("wal_seq").expect("wal_seq").map_or(0, |v| {
+            u64::from_be_bytes(v.value().try_into().expect("u64"))
+        })
+    }
+
     /// Stops taking writes, lets the writer finish what it has queued, and waits for it.
     /// Every write acknowledged before this returns is on disk.
     pub fn close(&self) {
@@ -611,19 +621,18 @@ mod recovery {
                 .expect("query")
                 .is_empty()
         );
-        let wal_len = || {
-            std::fs::metadata(dir.path().join("tagd.wal"))
-                .expect("meta")
-                .len()
-        };
         assert!(
-            wal_len() > 0,
-            "the log is kept until the first checkpoint makes the replay durable"
+            store.checkpointed_seq() < 2,
+            "the replay is committed without fsync: only the log holds it durably"
         );
         store.close();
         drop(store);
-        assert_eq!(wal_len(), 0, "the clean stop checkpointed the replay");
         let reopened = RedbStore::open(dir.path()).expect("reopen");
+        assert_eq!(
+            reopened.checkpointed_seq(),
+            2,
+            "the clean stop checkpointed the replay"
+        );
         assert_eq!(
             reopened
                 .get_tags(&account, &resource("rm-1"))
@@ -708,7 +717,7 @@ mod logging_before_acknowledging {
     /// Every change a write made is in the log by the time the write is answered, so a crash
     /// right after the answer loses nothing (the kill -9 end-to-end test checks the same from
     /// outside). Reading the log through a second handle while the store runs is safe: the
-    /// writer only appends.
+    /// writer only adds records after the last one.
     #[tokio::test]
     async fn acknowledged_writes_are_in_the_log() {
         let dir = tempfile::tempdir().expect("dir");
@@ -761,6 +770,7 @@ mod replay_budget {
     use tagd_core::{Store, Tag, TagOp};
 
     use crate::logging_before_acknowledging::{one_change, rds_instance, store_with_account};
+    use crate::wal::Wal;
 
     /// With every other trigger off, the log is emptied as soon as the batches it holds cost
     /// the writer more than the replay budget (here: any write at all).
@@ -777,15 +787,95 @@ mod replay_budget {
             ))
             .await
             .expect("tag");
-        // The checkpoint runs right after the batch; the syncer empties the log after it has
-        // answered the batch, so give it a moment.
-        let log = dir.path().join("tagd.wal");
+        // The checkpoint runs right after the batch (answered by the syncer meanwhile), so
+        // give it a moment to cover the batch's record.
+        let (_, records) = Wal::open(&dir.path().join("tagd.wal")).expect("read the log");
+        let last = records.last().expect("the batch's record").seq;
         let deadline = Instant::now() + Duration::from_secs(10);
-        while std::fs::metadata(&log).expect("log").len() > 0 {
-            assert!(Instant::now() < deadline, "the log was never emptied");
+        while store.checkpointed_seq() < last {
+            assert!(Instant::now() < deadline, "no checkpoint covered the batch");
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
         store.close();
+    }
+}
+
+#[cfg(test)]
+mod recycled_log {
+    use std::time::Duration;
+
+    use tagd_core::{Store, Tag, TagOp, TagSet};
+
+    use crate::RedbStore;
+    use crate::logging_before_acknowledging::{
+        checkpoint_only_after, one_change, rds_instance, store_with_account,
+    };
+    use crate::wal::Wal;
+
+    fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
+        for name in ["tagd.redb", "tagd.wal"] {
+            std::fs::copy(from.join(name), to.join(name)).expect("copy");
+        }
+    }
+
+    /// The log file is written again from its start after each checkpoint, over the records
+    /// that checkpoint covered. A process crash (the files as they are, page cache included)
+    /// after new writes must replay exactly those, and never the older records that still
+    /// follow them in the file, even when the new ones end exactly where an old one begins.
+    #[tokio::test]
+    async fn a_crash_replays_the_new_records_and_not_the_old_ones_behind_them() {
+        let dir = tempfile::tempdir().expect("dir");
+        let hour = Duration::from_secs(3600);
+        let (a, b) = (rds_instance("rm-recycled-a"), rds_instance("rm-recycled-b"));
+        let env = |value: &str| TagOp::Set(vec![Tag::new("env", value)]);
+        let (store, account) = store_with_account(dir.path(), hour).await;
+        store.close();
+        drop(store);
+        // Four records from the start of the file, then the clean stop's checkpoint covers
+        // them and resets the log.
+        let store = RedbStore::open_with(dir.path(), checkpoint_only_after(hour)).expect("open");
+        for (resource, op) in [
+            (&a, env("prod")),
+            (&b, env("prod")),
+            (&a, TagOp::RemoveAll),
+            (&b, TagOp::RemoveAll),
+        ] {
+            store
+                .apply(one_change(&account, resource, op))
+                .await
+                .expect("write");
+        }
+        store.close();
+        drop(store);
+        let (_, old) = Wal::open(&dir.path().join("tagd.wal")).expect("read the log");
+        assert_eq!(old.len(), 4, "the covered records are still in the file");
+        // Two writes of exactly the size of the first two old records, and no checkpoint:
+        // they live in the log only, and the old `RemoveAll`s follow them frame for frame.
+        let store = RedbStore::open_with(dir.path(), checkpoint_only_after(hour)).expect("open");
+        for resource in [&a, &b] {
+            store
+                .apply(one_change(&account, resource, env("test")))
+                .await
+                .expect("tag");
+        }
+        let (_, records) = Wal::open(&dir.path().join("tagd.wal")).expect("read the log");
+        assert_eq!(
+            records.len(),
+            2,
+            "only the records since the last checkpoint"
+        );
+        let crashed = tempfile::tempdir().expect("dir");
+        copy_dir(dir.path(), crashed.path());
+        store.close();
+        let reopened = RedbStore::open(crashed.path()).expect("open the crash image");
+        for resource in [&a, &b] {
+            assert_eq!(
+                reopened.get_tags(&account, resource).await.expect("read"),
+                TagSet::from_tags([Tag::new("env", "test")]),
+                "the new tag was replayed, and no old untag behind it"
+            );
+        }
+        reopened.close();
     }
 }
 

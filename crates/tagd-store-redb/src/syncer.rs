@@ -5,7 +5,7 @@
 //!
 //! Ordering: jobs are answered strictly in the order the writer sent them, so no request is
 //! acknowledged before every batch it could have observed is durable (a batch that changed
-//! nothing also waits its turn). A checkpoint's `Truncate` travels the same queue, after the
+//! nothing also waits its turn). A checkpoint's `Reset` travels the same queue, after the
 //! records it covers.
 
 use std::sync::mpsc::{Receiver, TryRecvError};
@@ -26,7 +26,7 @@ pub enum SyncJob {
         outcome: Result<(), String>,
     },
     /// redb is durable up to the last record sent before this: empty the log.
-    Truncate,
+    Reset,
 }
 
 /// The first failure of the log, shared with the writer (which then refuses every write).
@@ -78,12 +78,10 @@ impl Syncer {
                         }
                         waiting.push((pending, outcome));
                     }
-                    SyncJob::Truncate => {
+                    SyncJob::Reset => {
                         self.flush(&mut frames, &mut waiting);
-                        if failure_of(&self.failure).is_none()
-                            && let Err(err) = self.wal.truncate()
-                        {
-                            set_failure(&self.failure, format!("log truncation failed: {err}"));
+                        if failure_of(&self.failure).is_none() {
+                            self.wal.reset();
                         }
                     }
                 }

@@ -196,9 +196,9 @@ impl Writer {
         let replay: Vec<&Record> = records.iter().filter(|r| r.seq > checkpointed).collect();
         if replay.is_empty() {
             // Nothing redb lacks: whatever the log holds was checkpointed before a crash
-            // between a checkpoint and its truncation.
+            // between a checkpoint and the reset of the log.
             if !records.is_empty() {
-                wal.truncate().map_err(engine_error)?;
+                wal.reset();
             }
             return Ok((writer, wal));
         }
@@ -325,7 +325,7 @@ impl Writer {
             self.fail(format!("checkpoint failed: {err}"));
             return;
         }
-        self.send(SyncJob::Truncate);
+        self.send(SyncJob::Reset);
         self.dirty = false;
         self.wal_bytes = 0;
         self.applied = Duration::ZERO;
