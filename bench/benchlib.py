@@ -143,9 +143,12 @@ def machine():
 class Tagd:
     """A `tagd serve` on 127.0.0.1 with the bench root key, started and timed."""
 
-    def __init__(self, data_dir, port=None):
+    def __init__(self, data_dir, port=None, program=None, env=None):
         self.data_dir = Path(data_dir)
         self.port = port or free_port()
+        # Another build of tagd (bench/ceiling.py), and variables for it.
+        self.program = Path(program) if program else binary("tagd")
+        self.extra_env = dict(env or {})
         self.process = None
         self.ready_seconds = None
 
@@ -165,11 +168,12 @@ class Tagd:
             ready.unlink()
         env = dict(os.environ, TAGD_ACCESS_KEY_ID=KEY_ID, TAGD_ACCESS_KEY_SECRET=SECRET)
         env.setdefault("TAGD_LOG", "warn")
+        env.update(self.extra_env)
         self.log_file = open(self.data_dir / "server.log", "ab")
         started = time.monotonic()
         self.process = subprocess.Popen(
             [
-                str(binary("tagd")),
+                str(self.program),
                 "serve",
                 "--listen",
                 self.endpoint,
