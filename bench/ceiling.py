@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
-"""Where W1's time goes (issue 7): W1 with parts of the write path removed, beside /healthz.
+"""Where the writes' time goes (issue 7): W1 and W2 with parts of the write path removed.
 
-W1 (RDS TagResources, 1 resource x 5 tags, 64 connections, V1-signed) is run, on copies of
-one loaded dataset, against:
+W1 (RDS TagResources, 1 resource x 5 tags, 64 connections, V1-signed) and W2 (50 resources x
+20 tags, 16 connections, as in bench/suite.py) are run, on copies of one loaded dataset, against:
   - `tagd`      the release build of this tree, as shipped;
   - `no-index`  a build with bench/ceiling.patch applied and TAGD_CEILING=no-index: the store
                 writes the resource's record and the log as usual but leaves both tag indexes
@@ -11,11 +11,11 @@ one loaded dataset, against:
                 as usual, then acknowledged without reaching the store (no record, no log, no
                 fsync): HTTP + signature + parameters + rules, and nothing else;
 and the same load generator runs against the unsigned `/healthz` (the HTTP ceiling). Each round
-runs every variant once, one after the other, so each round's ratios to /healthz come from the
-same few minutes of this shared machine. The patched build never ships: it lives in a temporary
+runs every run once, one after the other, so each round's ratios come from the same few minutes
+of this shared machine. The patched build never ships: it lives in a temporary
 git worktree and its own target directory (`<CARGO_TARGET_DIR>-ceiling`).
 
-Raw tagd-bench JSON: bench/results/ceiling-<round>-<variant>.json; the summary:
+Raw tagd-bench JSON: bench/results/ceiling-<round>-<run>.json; the summary:
 bench/results/ceiling-summary.json; a markdown table on stdout.
 
 Usage: bench/ceiling.py [--rounds 3] [--secs 8] [--warmup 2] [--resources 10000] [--skip-build]
@@ -36,7 +36,16 @@ import benchlib  # noqa: E402
 from benchlib import RESULTS, ROOT, Tagd, log, tagd_bench  # noqa: E402
 
 PATCH = ROOT / "bench" / "ceiling.patch"
-VARIANTS = ("healthz", "tagd", "no-index", "no-store")
+# (name, variant, workload, connections); the W1 runs' share is of the same round's /healthz.
+RUNS = (
+    ("healthz", "healthz", "healthz", 64),
+    ("W1 tagd", "tagd", "tag", 64),
+    ("W1 no-index", "no-index", "tag", 64),
+    ("W1 no-store", "no-store", "tag", 64),
+    ("W2 tagd", "tagd", "tag-batch", 16),
+    ("W2 no-index", "no-index", "tag-batch", 16),
+    ("W2 no-store", "no-store", "tag-batch", 16),
+)
 
 
 def parse_args():
@@ -44,7 +53,6 @@ def parse_args():
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--secs", type=float, default=8)
     parser.add_argument("--warmup", type=float, default=2)
-    parser.add_argument("--connections", type=int, default=64)
     parser.add_argument("--resources", type=int, default=10000)
     parser.add_argument("--skip-build", action="store_true", help="of the shipped build only")
     return parser.parse_args()
@@ -82,7 +90,7 @@ def build_patched():
     return target / "release" / "tagd"
 
 
-def run_variant(args, variant, dataset, patched, out_json):
+def run_variant(args, variant, workload, connections, dataset, patched, out_json):
     work = Path(tempfile.mkdtemp(prefix=f"tagd-ceiling-{variant}-"))
     try:
         data = work / "data"
@@ -91,9 +99,8 @@ def run_variant(args, variant, dataset, patched, out_json):
         env = {"TAGD_CEILING": variant} if program else {}
         with Tagd(data, program=program, env=env) as server:
             server.start()
-            workload = "healthz" if variant == "healthz" else "tag"
-            extra = () if variant == "healthz" else ("--manifest", str(data))
-            return tagd_bench(server, workload, out_json, connections=args.connections,
+            extra = () if workload == "healthz" else ("--manifest", str(data))
+            return tagd_bench(server, workload, out_json, connections=connections,
                               secs=args.secs, warmup=args.warmup, extra=extra)
     finally:
         shutil.rmtree(work, ignore_errors=True)
@@ -103,6 +110,7 @@ def summary_of(run):
     latency = run["latency_us"]
     return {
         "ok_per_s": run["throughput_rps"],
+        "tags_per_s": run.get("tags_per_second"),
         "server_us_per_ok": (run.get("server_cpu") or {}).get("us_per_ok"),
         "server_cores": (run.get("server_cpu") or {}).get("cores_used"),
         "server_threads_cores": run.get("server_threads_cores"),
@@ -126,27 +134,27 @@ def main():
         benchlib.load_dataset(dataset, args.resources, 10, 7)
         for number in range(1, args.rounds + 1):
             row = {}
-            for variant in VARIANTS:
-                out = RESULTS / f"ceiling-{number}-{variant}.json"
-                row[variant] = summary_of(run_variant(args, variant, dataset, patched, out))
+            for name, variant, workload, connections in RUNS:
+                slug = name.lower().replace(" ", "-")
+                out = RESULTS / f"ceiling-{number}-{slug}.json"
+                row[name] = summary_of(run_variant(args, variant, workload, connections,
+                                                   dataset, patched, out))
             healthz = row["healthz"]["ok_per_s"]
-            for variant in VARIANTS:
-                row[variant]["share_of_healthz"] = round(row[variant]["ok_per_s"] / healthz, 4)
+            for name in row:
+                row[name]["share_of_healthz"] = round(row[name]["ok_per_s"] / healthz, 4)
             rounds.append(row)
             log(f"round {number}: " + ", ".join(
-                f"{v} {row[v]['ok_per_s']:,.0f}/s ({row[v]['share_of_healthz']:.1%})"
-                for v in VARIANTS))
+                f"{n} {row[n]['ok_per_s']:,.0f}/s ({row[n]['share_of_healthz']:.1%})"
+                for n in row))
     finally:
         shutil.rmtree(root, ignore_errors=True)
-    medians = {
-        v: {
-            "ok_per_s": statistics.median(r[v]["ok_per_s"] for r in rounds),
-            "share_of_healthz": statistics.median(r[v]["share_of_healthz"] for r in rounds),
-            "server_us_per_ok": statistics.median(
-                r[v]["server_us_per_ok"] or 0 for r in rounds),
-        }
-        for v in VARIANTS
-    }
+    medians = {}
+    for name, *_ in RUNS:
+        def median(field):
+            values = [r[name][field] for r in rounds if r[name].get(field) is not None]
+            return statistics.median(values) if values else None
+        medians[name] = {field: median(field) for field in (
+            "ok_per_s", "tags_per_s", "share_of_healthz", "server_us_per_ok")}
     summary = {
         "machine": benchlib.machine(),
         "args": vars(args),
@@ -154,14 +162,16 @@ def main():
         "medians": medians,
     }
     benchlib.write_json(RESULTS / "ceiling-summary.json", summary)
-    print(f"W1 at {args.connections} connections, {args.resources:,} resources, "
-          f"{args.rounds} rounds (median; share of the same round's /healthz)\n")
-    print("| variant | calls/s | share of /healthz | server µs/call |")
-    print("|---|---|---|---|")
-    for v in VARIANTS:
-        m = medians[v]
-        print(f"| {v} | {m['ok_per_s']:,.0f} | {m['share_of_healthz']:.1%} | "
-              f"{m['server_us_per_ok']:.0f} |")
+    print(f"{args.resources:,} resources, {args.rounds} rounds, the median of each "
+          "(W1's share is of the same round's /healthz)\n")
+    print("| run | calls/s | tags/s | share of /healthz | server µs/call |")
+    print("|---|---|---|---|---|")
+    for name, *_ in RUNS:
+        m = medians[name]
+        tags = f"{m['tags_per_s']:,.0f}" if m["tags_per_s"] else ""
+        share = f"{m['share_of_healthz']:.1%}" if not name.startswith("W2") else ""
+        print(f"| {name} | {m['ok_per_s']:,.0f} | {tags} | {share} | "
+              f"{m['server_us_per_ok'] or 0:,.0f} |")
 
 
 if __name__ == "__main__":
