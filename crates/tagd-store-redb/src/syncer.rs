@@ -80,9 +80,7 @@ impl Syncer {
                     }
                     SyncJob::Reset => {
                         self.flush(&mut frames, &mut waiting);
-                        if failure_of(&self.failure).is_none() {
-                            self.wal.reset();
-                        }
+                        self.wal.reset();
                     }
                 }
             }

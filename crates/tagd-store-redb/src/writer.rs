@@ -197,9 +197,7 @@ impl Writer {
         if replay.is_empty() {
             // Nothing redb lacks: whatever the log holds was checkpointed before a crash
             // between a checkpoint and the reset of the log.
-            if !records.is_empty() {
-                wal.reset();
-            }
+            wal.reset();
             return Ok((writer, wal));
         }
         // The replay is committed without fsync, like any batch, and the log is kept: it still
