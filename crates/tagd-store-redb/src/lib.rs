@@ -184,14 +184,9 @@ impl RedbStore {
         })
     }
 
-    /// The last log record a durable redb commit covers (what a restart does not replay).
     #[cfg(test)]
     fn checkpointed_seq(&self) -> u64 {
-        let txn = self.inner.db.begin_read().expect("read");
-        let meta = txn.open_table(META).expect("meta");
-        meta.get("wal_seq").expect("wal_seq").map_or(0, |v| {
-            u64::from_be_bytes(v.value().try_into().expect("u64"))
-        })
+        writer::checkpointed_seq(&self.inner.db).expect("wal_seq")
     }
 
     /// Stops taking writes, lets the writer finish what it has queued, and waits for it.

@@ -142,6 +142,19 @@ impl Pending {
     }
 }
 
+/// The last log record a durable redb commit covers: what a restart does not replay.
+pub(crate) fn checkpointed_seq(db: &Database) -> Result<u64, StoreError> {
+    let txn = db.begin_read().map_err(engine_error)?;
+    let meta = txn.open_table(META).map_err(engine_error)?;
+    let value = meta.get("wal_seq").map_err(engine_error)?;
+    let Some(bytes) = value else { return Ok(0) };
+    let raw: [u8; 8] = bytes
+        .value()
+        .try_into()
+        .map_err(|_| StoreError::Corrupt("wal_seq".into()))?;
+    Ok(u64::from_be_bytes(raw))
+}
+
 /// The writer's durable state: the database, the log, and how far each reaches.
 pub struct Writer {
     db: Arc<Database>,
@@ -191,7 +204,7 @@ impl Writer {
             policy,
             failure: Failure::default(),
         };
-        let checkpointed = writer.checkpointed_seq()?;
+        let checkpointed = checkpointed_seq(&writer.db)?;
         writer.seq = checkpointed;
         let replay: Vec<&Record> = records.iter().filter(|r| r.seq > checkpointed).collect();
         if replay.is_empty() {
@@ -242,18 +255,6 @@ impl Writer {
     /// What readers can see of the open transaction, shared with them.
     pub fn visibility(&self) -> Arc<Visibility> {
         Arc::clone(&self.visibility)
-    }
-
-    fn checkpointed_seq(&self) -> Result<u64, StoreError> {
-        let txn = self.db.begin_read().map_err(engine_error)?;
-        let meta = txn.open_table(META).map_err(engine_error)?;
-        let value = meta.get("wal_seq").map_err(engine_error)?;
-        let Some(bytes) = value else { return Ok(0) };
-        let raw: [u8; 8] = bytes
-            .value()
-            .try_into()
-            .map_err(|_| StoreError::Corrupt("wal_seq".into()))?;
-        Ok(u64::from_be_bytes(raw))
     }
 
     /// The open transaction, or a new one (committed without fsync unless a checkpoint says
