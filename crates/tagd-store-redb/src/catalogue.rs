@@ -6,7 +6,8 @@ use tagd_core::catalogue::{KeyQuery, PresetKeyInfo, TextMatch, ValueQuery};
 use tagd_core::{AccountId, StoreError, TypeFilter};
 
 use crate::keys;
-use crate::tables::{KEY_INDEX, PRESET_KEYS, PRESET_VALUES, TAG_INDEX, scope_prefix};
+use crate::postings;
+use crate::tables::{KEY_INDEX, PRESET_KEYS, PRESET_VALUES, TAG_POSTINGS, scope_prefix};
 use crate::{engine_error, table_error};
 
 type BytesTable = redb::ReadOnlyTable<&'static [u8], &'static [u8]>;
@@ -47,18 +48,14 @@ fn match_range(base: &[u8], m: &TextMatch, after: Option<&str>) -> (Vec<u8>, Vec
     (lo, hi)
 }
 
-/// Whether some index entry under `component_prefix` (…, key[, value]) has a type `types` admits.
-fn has_type(
-    table: &BytesTable,
-    component_prefix: &[u8],
-    types: &TypeFilter,
-) -> Result<bool, StoreError> {
-    let mut probe = component_prefix.to_vec();
+/// The start of every (type, id) tail whose type `types` admits.
+fn type_prefix(types: &TypeFilter) -> Vec<u8> {
+    let mut probe = Vec::new();
     match types {
         TypeFilter::Exact(t) => keys::push(&mut probe, t.as_str()),
         TypeFilter::Namespace(ns) => keys::push_open(&mut probe, &format!("{ns}::")),
     }
-    Ok(first_in(table, &probe, &keys::prefix_end(&probe))?.is_some())
+    probe
 }
 
 /// Skip-scans `table` for distinct values of the component at `position` under `base`.
@@ -68,8 +65,8 @@ fn distinct(
     position: usize,
     m: &TextMatch,
     after: Option<&str>,
-    types: &TypeFilter,
     limit: usize,
+    has_type: impl Fn(&[u8]) -> Result<bool, StoreError>,
 ) -> Result<Vec<String>, StoreError> {
     let (mut lo, hi) = match_range(base, m, after);
     let mut out = Vec::new();
@@ -83,7 +80,7 @@ fn distinct(
             .ok_or_else(|| StoreError::Corrupt("index arity".into()))?;
         let mut prefix = base.to_vec();
         keys::push(&mut prefix, component);
-        if has_type(table, &prefix, types)? {
+        if has_type(&prefix)? {
             out.push(component.clone());
         }
         lo = keys::prefix_end(&prefix);
@@ -94,29 +91,37 @@ fn distinct(
 pub fn tag_keys(txn: &ReadTransaction, q: &KeyQuery) -> Result<Vec<String>, StoreError> {
     let table = txn.open_table(KEY_INDEX).map_err(table_error)?;
     let base = scope_prefix(&q.account, &q.region);
+    let types = type_prefix(&q.types);
     distinct(
         &table,
         &base,
         2,
         &q.matching,
         q.after.as_deref(),
-        &q.types,
         q.limit,
+        |key_prefix| {
+            let mut probe = key_prefix.to_vec();
+            probe.extend_from_slice(&types);
+            Ok(first_in(&table, &probe, &keys::prefix_end(&probe))?.is_some())
+        },
     )
 }
 
 pub fn tag_values(txn: &ReadTransaction, q: &ValueQuery) -> Result<Vec<String>, StoreError> {
-    let table = txn.open_table(TAG_INDEX).map_err(table_error)?;
+    let table = txn.open_table(TAG_POSTINGS).map_err(table_error)?;
     let mut base = scope_prefix(&q.account, &q.region);
     keys::push(&mut base, &q.key);
+    let types = type_prefix(&q.types);
+    let types_end = keys::prefix_end(&types);
+    // A (key, value) group's keys are its chunks; its members hold the types.
     distinct(
         &table,
         &base,
         3,
         &q.matching,
         q.after.as_deref(),
-        &q.types,
         q.limit,
+        |group| postings::any_in(&table, group, &types, Some(&types_end)),
     )
 }
 

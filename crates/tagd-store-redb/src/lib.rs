@@ -9,6 +9,7 @@
 mod catalogue;
 mod codec;
 mod keys;
+mod postings;
 mod read;
 mod syncer;
 mod tables;
@@ -263,8 +264,37 @@ fn unavailable() -> StoreError {
     StoreError::Unavailable("the store is closed".into())
 }
 
-/// Creates the tables, the schema version and the page-token key on first open; refuses a
-/// database written by a newer schema.
+/// Schema 1 to 2: rewrites the (key, value) index, one key per binding, as posting-list chunks
+/// ([`postings`]), in the transaction that records the new version.
+fn migrate_tag_index(txn: &redb::WriteTransaction) -> Result<(), StoreError> {
+    let old = txn.open_table(tables::TAG_INDEX_V1).map_err(table_error)?;
+    let mut new = txn.open_table(tables::TAG_POSTINGS).map_err(table_error)?;
+    let mut builder = postings::Builder::new();
+    let mut bindings = 0u64;
+    for entry in old.iter().map_err(engine_error)? {
+        let (key, _) = entry.map_err(engine_error)?;
+        let key = key.value();
+        // (account, region, key, value) is the group, (type, id) the member.
+        let mut rest = key;
+        for _ in 0..4 {
+            keys::next_component(&mut rest)
+                .ok_or_else(|| StoreError::Corrupt("schema 1 index key".into()))?;
+        }
+        let split = key.len() - rest.len();
+        builder.push(&mut new, &key[..split], rest)?;
+        bindings += 1;
+    }
+    builder.finish(&mut new)?;
+    drop(old);
+    drop(new);
+    txn.delete_table(tables::TAG_INDEX_V1)
+        .map_err(engine_error)?;
+    tracing::info!(bindings, "moved the tag index to schema 2 (posting lists)");
+    Ok(())
+}
+
+/// Creates the tables, the schema version and the page-token key on first open; moves a
+/// schema-1 store to schema 2; refuses a database written by a newer schema.
 fn init_schema(db: &Database) -> Result<(), StoreError> {
     let txn = db.begin_write().map_err(engine_error)?;
     {
@@ -279,6 +309,11 @@ fn init_schema(db: &Database) -> Result<(), StoreError> {
                     .map_err(engine_error)?;
             }
             Some([v]) if *v == SCHEMA_VERSION => {}
+            Some([1]) => {
+                migrate_tag_index(&txn)?;
+                meta.insert("schema_version", [SCHEMA_VERSION].as_slice())
+                    .map_err(engine_error)?;
+            }
             Some(other) => {
                 return Err(StoreError::Corrupt(format!(
                     "unsupported schema version {other:?}"
@@ -293,7 +328,7 @@ fn init_schema(db: &Database) -> Result<(), StoreError> {
         txn.open_table(ACCOUNTS).map_err(table_error)?;
         txn.open_table(ACCESS_KEYS).map_err(table_error)?;
         txn.open_table(RESOURCES).map_err(table_error)?;
-        txn.open_table(tables::TAG_INDEX).map_err(table_error)?;
+        txn.open_table(tables::TAG_POSTINGS).map_err(table_error)?;
         txn.open_table(tables::KEY_INDEX).map_err(table_error)?;
         txn.open_table(tables::REGISTERED).map_err(table_error)?;
         txn.open_table(tables::PRESET_KEYS).map_err(table_error)?;
@@ -1095,6 +1130,259 @@ mod read_budget {
                 };
                 assert_eq!(answer, whole, "budget {budget}, query {q:?}");
             }
+        }
+        store.close();
+    }
+}
+
+#[cfg(test)]
+mod tag_postings {
+    use std::collections::BTreeMap;
+    use std::time::Duration;
+
+    use redb::{ReadableDatabase, ReadableTable};
+    use tagd_core::catalogue::{TextMatch, ValueQuery};
+    use tagd_core::{
+        AccountId, Atomicity, ChangeSet, Cursor, ResourceChange, ResourceId, ResourceQuery,
+        ResourceRef, ResourceType, Store, Tag, TagFilter, TagOp, TypeFilter,
+    };
+
+    use crate::logging_before_acknowledging::store_with_account;
+    use crate::{RedbStore, keys, tables};
+
+    /// Resource `i`: an RDS instance, every fifth an ECS instance.
+    fn resource(i: usize) -> ResourceRef {
+        let (product, prefix) = if i.is_multiple_of(5) {
+            ("ECS", "i")
+        } else {
+            ("RDS", "rm")
+        };
+        ResourceRef {
+            region: tagd_core::Region::parse("cn-hangzhou").expect("region"),
+            resource_type: ResourceType::new("ALIYUN", product, "INSTANCE").expect("type"),
+            id: ResourceId::parse(&format!("{prefix}-{i:04}")).expect("id"),
+        }
+    }
+
+    async fn apply(store: &RedbStore, account: &AccountId, ops: Vec<(usize, TagOp)>) {
+        let changes = ops
+            .into_iter()
+            .map(|(i, op)| ResourceChange {
+                resource: resource(i),
+                op,
+            })
+            .collect();
+        let report = store
+            .apply(ChangeSet {
+                account: account.clone(),
+                changes,
+                atomicity: Atomicity::AllOrNothing,
+                require_registered: false,
+                catalogue: None,
+            })
+            .await
+            .expect("apply");
+        assert!(report.failures.is_empty());
+    }
+
+    /// Every resource with `env=value` (and of `types`), paged 7 at a time through cursors.
+    async fn paged(
+        store: &RedbStore,
+        account: &AccountId,
+        value: &str,
+        types: TypeFilter,
+    ) -> Vec<String> {
+        let mut out = Vec::new();
+        let mut start = None;
+        loop {
+            let page = store
+                .query(ResourceQuery {
+                    account: account.clone(),
+                    region: tagd_core::Region::parse("cn-hangzhou").expect("region"),
+                    types: types.clone(),
+                    ids: Vec::new(),
+                    tags: vec![TagFilter {
+                        key: "env".into(),
+                        value: Some(value.into()),
+                    }],
+                    start: start.take(),
+                    limit: 7,
+                })
+                .await
+                .expect("query");
+            let Some(last) = page.last() else {
+                return out;
+            };
+            start = Some(Cursor {
+                resource_type: last.resource.resource_type.clone(),
+                id: last.resource.id.clone(),
+                inclusive: false,
+            });
+            out.extend(page.iter().map(|r| {
+                format!(
+                    "{}/{}",
+                    r.resource.resource_type.as_str(),
+                    r.resource.id.as_str()
+                )
+            }));
+        }
+    }
+
+    async fn check(store: &RedbStore, account: &AccountId, model: &BTreeMap<usize, String>) {
+        let ecs = ResourceType::new("ALIYUN", "ECS", "INSTANCE").expect("type");
+        for value in ["prod", "dev", "test"] {
+            let mut want: Vec<(String, bool)> = model
+                .iter()
+                .filter(|(_, v)| *v == value)
+                .map(|(&i, _)| {
+                    let r = resource(i);
+                    let name = format!("{}/{}", r.resource_type.as_str(), r.id.as_str());
+                    (name, r.resource_type == ecs)
+                })
+                .collect();
+            want.sort();
+            let all: Vec<String> = want.iter().map(|(n, _)| n.clone()).collect();
+            let only_ecs: Vec<String> = want
+                .iter()
+                .filter(|w| w.1)
+                .map(|(n, _)| n.clone())
+                .collect();
+            let namespace = TypeFilter::Namespace("ALIYUN".into());
+            assert_eq!(
+                paged(store, account, value, namespace).await,
+                all,
+                "env={value}"
+            );
+            let exact = TypeFilter::Exact(ecs.clone());
+            assert_eq!(
+                paged(store, account, value, exact).await,
+                only_ecs,
+                "ECS env={value}"
+            );
+        }
+        let mut values: Vec<String> = model.values().cloned().collect();
+        values.sort();
+        values.dedup();
+        let listed = store
+            .list_tag_values(ValueQuery {
+                account: account.clone(),
+                region: tagd_core::Region::parse("cn-hangzhou").expect("region"),
+                types: TypeFilter::Namespace("ALIYUN".into()),
+                key: "env".into(),
+                matching: TextMatch::Any,
+                after: None,
+                limit: 100,
+            })
+            .await
+            .expect("values");
+        assert_eq!(listed, values);
+    }
+
+    /// Groups of hundreds of members (several chunks each) stay exact while values move between
+    /// them and leave them, across restarts; paged listings cross chunk boundaries.
+    #[tokio::test]
+    async fn paged_listings_stay_exact_as_values_move_between_large_groups() {
+        let dir = tempfile::tempdir().expect("dir");
+        let (store, account) = store_with_account(dir.path(), Duration::from_secs(3600)).await;
+        let mut model = BTreeMap::new();
+        let set = |i: usize, v: &str| (i, TagOp::Set(vec![Tag::new("env", v), Tag::new("k", "v")]));
+        let ops: Vec<_> = (0..600)
+            .map(|i| set(i, if i % 2 == 0 { "prod" } else { "dev" }))
+            .collect();
+        for (i, op) in &ops {
+            if let TagOp::Set(tags) = op {
+                model.insert(*i, tags[0].value.clone());
+            }
+        }
+        apply(&store, &account, ops).await;
+        check(&store, &account, &model).await;
+        // Every third moves to "test"; the first 250 lose env (whole chunks empty out).
+        let moves: Vec<_> = (0..600).step_by(3).map(|i| set(i, "test")).collect();
+        for (i, _) in &moves {
+            model.insert(*i, "test".into());
+        }
+        apply(&store, &account, moves).await;
+        check(&store, &account, &model).await;
+        let removes = (0..250)
+            .map(|i| (i, TagOp::Remove(vec!["env".into()])))
+            .collect();
+        apply(&store, &account, removes).await;
+        model.retain(|&i, _| i >= 250);
+        check(&store, &account, &model).await;
+        store.close();
+        drop(store);
+        let store = RedbStore::open(dir.path()).expect("reopen");
+        check(&store, &account, &model).await;
+        // All of a group's members leave: the value is no longer listed.
+        let removes = (250..600)
+            .filter(|i| model.get(i).map(String::as_str) == Some("dev"))
+            .map(|i| (i, TagOp::Remove(vec!["env".into()])))
+            .collect();
+        apply(&store, &account, removes).await;
+        model.retain(|_, v| v != "dev");
+        check(&store, &account, &model).await;
+        store.close();
+    }
+
+    /// A store written with schema 1 (one `tag_index` key per binding) answers the same after
+    /// opening moves it to schema 2.
+    #[tokio::test]
+    async fn a_schema_1_store_is_moved_to_posting_lists_on_open() {
+        let dir = tempfile::tempdir().expect("dir");
+        let (store, account) = store_with_account(dir.path(), Duration::from_secs(3600)).await;
+        let mut model = BTreeMap::new();
+        let ops: Vec<_> = (0..300)
+            .map(|i| {
+                let v = ["prod", "dev", "test"][i % 3];
+                model.insert(i, v.to_owned());
+                (i, TagOp::Set(vec![Tag::new("env", v)]))
+            })
+            .collect();
+        apply(&store, &account, ops).await;
+        store.close();
+        drop(store);
+        // Rewrite the index as schema 1 laid it out.
+        {
+            let db = redb::Database::open(dir.path().join("tagd.redb")).expect("db");
+            let txn = db.begin_write().expect("txn");
+            {
+                let postings = txn.open_table(tables::TAG_POSTINGS).expect("postings");
+                let mut old = txn.open_table(tables::TAG_INDEX_V1).expect("v1");
+                for entry in postings.iter().expect("iter") {
+                    let (key, chunk) = entry.expect("entry");
+                    let key = key.value();
+                    let mut rest = key;
+                    for _ in 0..4 {
+                        keys::next_component(&mut rest).expect("component");
+                    }
+                    let group = &key[..key.len() - rest.len()];
+                    for member in crate::postings::members(chunk.value()) {
+                        let mut binding = group.to_vec();
+                        binding.extend_from_slice(member.expect("member"));
+                        old.insert(binding.as_slice(), [].as_slice())
+                            .expect("insert");
+                    }
+                }
+            }
+            txn.delete_table(tables::TAG_POSTINGS).expect("delete");
+            {
+                let mut meta = txn.open_table(tables::META).expect("meta");
+                meta.insert("schema_version", [1u8].as_slice())
+                    .expect("version");
+            }
+            txn.commit().expect("commit");
+        }
+        let store = RedbStore::open(dir.path()).expect("reopen");
+        check(&store, &account, &model).await;
+        {
+            let txn = store.inner.db.begin_read().expect("read");
+            let meta = txn.open_table(tables::META).expect("meta");
+            let version = meta.get("schema_version").expect("get").expect("version");
+            assert_eq!(version.value(), [tables::SCHEMA_VERSION].as_slice());
+            assert!(
+                txn.open_table(tables::TAG_INDEX_V1).is_err(),
+                "schema 1's table is gone"
+            );
         }
         store.close();
     }

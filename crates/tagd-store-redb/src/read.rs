@@ -8,7 +8,8 @@ use tagd_core::{
 
 use crate::codec;
 use crate::keys;
-use crate::tables::{KEY_INDEX, RESOURCES, TAG_INDEX, resource_key, scope_prefix};
+use crate::postings;
+use crate::tables::{KEY_INDEX, RESOURCES, TAG_POSTINGS, resource_key, scope_prefix};
 use crate::{engine_error, table_error};
 
 type BytesTable = ReadOnlyTable<&'static [u8], &'static [u8]>;
@@ -95,47 +96,23 @@ pub fn query_within(
     let Some(driver) = driving_filter(q) else {
         return by_scan(&resources, q, &mut budget);
     };
-    let (table, mut prefix) = match &driver.value {
-        Some(value) => {
-            let mut prefix = scope_prefix(&q.account, &q.region);
-            keys::push(&mut prefix, &driver.key);
-            keys::push(&mut prefix, value);
-            (txn.open_table(TAG_INDEX).map_err(table_error)?, prefix)
-        }
-        None => {
-            let mut prefix = scope_prefix(&q.account, &q.region);
-            keys::push(&mut prefix, &driver.key);
-            (txn.open_table(KEY_INDEX).map_err(table_error)?, prefix)
-        }
-    };
-    let index_prefix_len = prefix.len();
-    if let TypeFilter::Exact(t) = &q.types {
-        keys::push(&mut prefix, t.as_str());
-    }
-    let (lo, hi) = bounds(&prefix, index_prefix_len, q.start.as_ref());
-    let mut out = Vec::new();
-    if lo >= hi {
-        return Ok(out);
-    }
     let mut types = TypeCache::default();
-    // The `resources` key of each match: the scope, then the index key's (type, id) tail as is.
+    let mut out = Vec::new();
+    // The `resources` key of each match: the scope, then the index's (type, id) member as is.
     let mut record_key = scope_prefix(&q.account, &q.region);
     let scope_len = record_key.len();
-    for entry in table
-        .range(lo.as_slice()..hi.as_slice())
-        .map_err(engine_error)?
-    {
-        let (key, _) = entry.map_err(engine_error)?;
-        let suffix = &key.value()[index_prefix_len..];
-        let (rtype, id) = types.type_and_id(suffix)?;
+    let mut stopped = None;
+    let mut each = |member: &[u8]| -> Result<bool, StoreError> {
+        let (rtype, id) = types.type_and_id(member)?;
         if let Err(resume) = budget.spend(&rtype, &id) {
-            return Err(Stopped::Exhausted(out, resume));
+            stopped = Some(resume);
+            return Ok(false);
         }
         if !q.types.admits(&rtype) {
-            continue;
+            return Ok(true);
         }
         record_key.truncate(scope_len);
-        record_key.extend_from_slice(suffix);
+        record_key.extend_from_slice(member);
         let resource = ResourceRef {
             region: q.region.clone(),
             resource_type: rtype,
@@ -144,9 +121,44 @@ pub fn query_within(
         if let Some(found) = fetch(&resources, q, &record_key, resource)? {
             out.push(found);
             if out.len() == q.limit {
-                break;
+                return Ok(false);
             }
         }
+        Ok(true)
+    };
+    let mut prefix = scope_prefix(&q.account, &q.region);
+    keys::push(&mut prefix, &driver.key);
+    match &driver.value {
+        Some(value) => {
+            // The (key, value) index is chunked posting lists of (type, id) members.
+            keys::push(&mut prefix, value);
+            let (lo, hi) = bounds(&[], 0, q.start.as_ref(), &q.types);
+            if lo >= hi {
+                return Ok(out);
+            }
+            let table = txn.open_table(TAG_POSTINGS).map_err(table_error)?;
+            postings::scan(&table, &prefix, &lo, Some(&hi), &mut each)?;
+        }
+        None => {
+            let index_prefix_len = prefix.len();
+            let (lo, hi) = bounds(&prefix, index_prefix_len, q.start.as_ref(), &q.types);
+            if lo >= hi {
+                return Ok(out);
+            }
+            let table = txn.open_table(KEY_INDEX).map_err(table_error)?;
+            for entry in table
+                .range(lo.as_slice()..hi.as_slice())
+                .map_err(engine_error)?
+            {
+                let (key, _) = entry.map_err(engine_error)?;
+                if !each(&key.value()[index_prefix_len..])? {
+                    break;
+                }
+            }
+        }
+    }
+    if let Some(resume) = stopped {
+        return Err(Stopped::Exhausted(out, resume));
     }
     Ok(out)
 }
@@ -160,9 +172,19 @@ fn driving_filter(q: &ResourceQuery) -> Option<&tagd_core::TagFilter> {
         .or_else(|| q.tags.first())
 }
 
-/// The key range to scan: from the cursor (or the prefix) to the end of the prefix.
-/// `base_len` is where the (type, id) tail of each key begins.
-fn bounds(prefix: &[u8], base_len: usize, start: Option<&Cursor>) -> (Vec<u8>, Vec<u8>) {
+/// The key range to scan under `base` (whose keys end in (type, id)): the type's keys if the
+/// query names one, from the cursor if it has one.
+fn bounds(
+    base: &[u8],
+    base_len: usize,
+    start: Option<&Cursor>,
+    types: &TypeFilter,
+) -> (Vec<u8>, Vec<u8>) {
+    let mut prefix = base.to_vec();
+    if let TypeFilter::Exact(t) = types {
+        keys::push(&mut prefix, t.as_str());
+    }
+    let prefix = prefix.as_slice();
     let hi = keys::prefix_end(prefix);
     let Some(cursor) = start else {
         return (prefix.to_vec(), hi);
@@ -266,11 +288,7 @@ fn by_scan(
     budget: &mut Budget,
 ) -> Result<Vec<ResourceTags>, Stopped> {
     let base = scope_prefix(&q.account, &q.region);
-    let mut prefix = base.clone();
-    if let TypeFilter::Exact(t) = &q.types {
-        keys::push(&mut prefix, t.as_str());
-    }
-    let (lo, hi) = bounds(&prefix, base.len(), q.start.as_ref());
+    let (lo, hi) = bounds(&base, base.len(), q.start.as_ref(), &q.types);
     let mut out = Vec::new();
     if lo >= hi {
         return Ok(out);

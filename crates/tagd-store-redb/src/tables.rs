@@ -6,7 +6,7 @@
 //! | `accounts` | account id | account record |
 //! | `access_keys` | access key id | credential record |
 //! | `resources` | (account, region, type, id) | tag set |
-//! | `tag_index` | (account, region, key, value, type, id) | empty |
+//! | `tag_postings` | (account, region, key, value) ++ fence | a chunk of (type, id) members ([`crate::postings`]) |
 //! | `key_index` | (account, region, key, type, id) | empty |
 //! | `registered` | (account, region, type, id) | empty |
 //! | `preset_keys` | (account, key) | description |
@@ -24,14 +24,17 @@ pub const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta");
 pub const ACCOUNTS: TableDefinition<&str, &[u8]> = TableDefinition::new("accounts");
 pub const ACCESS_KEYS: TableDefinition<&str, &[u8]> = TableDefinition::new("access_keys");
 pub const RESOURCES: TableDefinition<&[u8], &[u8]> = TableDefinition::new("resources");
-pub const TAG_INDEX: TableDefinition<&[u8], &[u8]> = TableDefinition::new("tag_index");
+pub const TAG_POSTINGS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("tag_postings");
+/// Schema 1's (key, value) index, one key per binding: (account, region, key, value, type, id).
+/// Opening a schema-1 store moves it into `tag_postings`.
+pub const TAG_INDEX_V1: TableDefinition<&[u8], &[u8]> = TableDefinition::new("tag_index");
 pub const KEY_INDEX: TableDefinition<&[u8], &[u8]> = TableDefinition::new("key_index");
 pub const REGISTERED: TableDefinition<&[u8], &[u8]> = TableDefinition::new("registered");
 pub const PRESET_KEYS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("preset_keys");
 pub const PRESET_VALUES: TableDefinition<&[u8], &[u8]> = TableDefinition::new("preset_values");
 pub const CATALOGUE: TableDefinition<&[u8], &[u8]> = TableDefinition::new("catalogue");
 
-pub const SCHEMA_VERSION: u8 = 1;
+pub const SCHEMA_VERSION: u8 = 2;
 
 /// (account, region, type, id): the key of `resources` and `registered`.
 pub fn resource_key(account: &AccountId, r: &ResourceRef) -> Vec<u8> {
@@ -43,7 +46,7 @@ pub fn resource_key(account: &AccountId, r: &ResourceRef) -> Vec<u8> {
     ])
 }
 
-/// The `tag_index` and `key_index` keys of one resource, built in one buffer: the
+/// The `tag_postings` groups and members and the `key_index` keys of one resource, built in one buffer: the
 /// (account, region) prefix and the (type, id) suffix are encoded once, not once per tag.
 pub struct IndexKeys {
     scope: Vec<u8>,
@@ -59,14 +62,14 @@ impl IndexKeys {
         Self { scope, tail, buf }
     }
 
-    /// (account, region, key, value, type, id): this resource's `tag_index` key.
-    pub fn tag(&mut self, key: &str, value: &str) -> &[u8] {
+    /// ((account, region, key, value), (type, id)): the `tag_postings` group of `key=value`
+    /// and this resource's member of it.
+    pub fn tag(&mut self, key: &str, value: &str) -> (&[u8], &[u8]) {
         self.buf.clear();
         self.buf.extend_from_slice(&self.scope);
         keys::push(&mut self.buf, key);
         keys::push(&mut self.buf, value);
-        self.buf.extend_from_slice(&self.tail);
-        &self.buf
+        (&self.buf, &self.tail)
     }
 
     /// (account, region, key, type, id): this resource's `key_index` key.
@@ -110,10 +113,16 @@ mod tests {
             all.extend_from_slice(&[r.resource_type.as_str(), r.id.as_str()]);
             keys::tuple(&all)
         };
-        assert_eq!(index.tag("env", "prod"), parts(&["env", "prod"]).as_slice());
+        let tail = keys::tuple(&[r.resource_type.as_str(), r.id.as_str()]);
+        let group = keys::tuple(&[account.as_str(), r.region.as_str(), "env", "prod"]);
+        assert_eq!(
+            index.tag("env", "prod"),
+            (group.as_slice(), tail.as_slice())
+        );
         assert_eq!(index.key("env"), parts(&["env"]).as_slice());
         // The buffer is reused: a shorter key after a longer one is not polluted.
-        assert_eq!(index.tag("a\0b", ""), parts(&["a\0b", ""]).as_slice());
+        let group = keys::tuple(&[account.as_str(), r.region.as_str(), "a\0b", ""]);
+        assert_eq!(index.tag("a\0b", ""), (group.as_slice(), tail.as_slice()));
         assert_eq!(index.key("x"), parts(&["x"]).as_slice());
     }
 }

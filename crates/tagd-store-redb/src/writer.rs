@@ -26,11 +26,12 @@ use tokio::sync::oneshot;
 use crate::codec;
 use crate::engine_error;
 use crate::keys;
+use crate::postings::{self, PostingCache};
 use crate::syncer::{Failure, SyncJob, failure_of};
 use crate::tables;
 use crate::tables::{
     ACCESS_KEYS, ACCOUNTS, CATALOGUE, IndexKeys, KEY_INDEX, META, PRESET_KEYS, PRESET_VALUES,
-    REGISTERED, RESOURCES, TAG_INDEX, resource_key,
+    REGISTERED, RESOURCES, TAG_POSTINGS, resource_key,
 };
 use crate::visibility::Visibility;
 use crate::wal::{Effect, Record, Wal};
@@ -163,6 +164,8 @@ pub struct Writer {
     /// The records applied to `open`, to rebuild it if an engine failure aborts it.
     unpublished: Vec<Arc<Record>>,
     visibility: Arc<Visibility>,
+    /// The tag-index chunks the open transaction changed, written to it before it commits.
+    postings: PostingCache,
     /// Where applied batches go to be made durable and answered ([`crate::syncer`]).
     jobs: Option<SyncSender<SyncJob>>,
     /// Log bytes sent to the syncer since the last checkpoint.
@@ -195,6 +198,7 @@ impl Writer {
             open: None,
             unpublished: Vec::new(),
             visibility: Arc::new(Visibility::new(0)),
+            postings: PostingCache::default(),
             jobs: None,
             wal_bytes: 0,
             seq: 0,
@@ -223,12 +227,13 @@ impl Writer {
         txn.set_durability(Durability::None)
             .map_err(|e| StoreError::Engine(e.to_string()))?;
         {
-            let mut tables = Tables::open(&txn).map_err(engine_error)?;
+            let mut tables = Tables::open(&txn, &mut writer.postings).map_err(engine_error)?;
             for record in &replay {
                 for effect in &record.effects {
                     tables.replay(effect)?;
                 }
             }
+            tables.flush_postings()?;
         }
         txn.commit().map_err(engine_error)?;
         writer.seq = replay.iter().map(|r| r.seq).max().unwrap_or(checkpointed);
@@ -275,6 +280,11 @@ impl Writer {
             self.visibility.published(self.seq);
             return;
         };
+        if let Err(err) = flush_postings(&txn, &mut self.postings) {
+            self.open = Some(txn);
+            self.fail(format!("writing the tag index failed: {err}"));
+            return;
+        }
         match txn.commit() {
             Ok(()) => {
                 self.unpublished.clear();
@@ -345,7 +355,9 @@ impl Writer {
             *slot = Some(err);
         }
         if let Some(txn) = self.open.take()
-            && let Err(err) = txn.commit()
+            && let Err(err) = flush_postings(&txn, &mut self.postings)
+                .map_err(|e| e.to_string())
+                .and_then(|()| txn.commit().map_err(|e| e.to_string()))
         {
             tracing::error!(error = %err, "the open transaction could not be committed");
         }
@@ -463,7 +475,7 @@ impl Writer {
         effects: &mut Vec<Effect>,
     ) -> Result<(), String> {
         let txn = self.take_open()?;
-        let applied = Self::apply_ops(&txn, batch, pending, effects);
+        let applied = Self::apply_ops(&txn, &mut self.postings, batch, pending, effects);
         match applied {
             Ok(()) => {
                 self.open = Some(txn);
@@ -472,6 +484,8 @@ impl Writer {
             Err(err) => {
                 effects.clear();
                 drop(txn);
+                // Its changes were made against the aborted transaction.
+                self.postings.clear();
                 if let Err(rebuild) = self.rebuild() {
                     self.fail(format!("rebuilding the open transaction failed: {rebuild}"));
                 }
@@ -482,11 +496,12 @@ impl Writer {
 
     fn apply_ops(
         txn: &WriteTransaction,
+        postings: &mut PostingCache,
         batch: Vec<WriteOp>,
         pending: &mut Vec<Pending>,
         effects: &mut Vec<Effect>,
     ) -> Result<(), String> {
-        let mut tables = Tables::open(txn).map_err(|e| e.to_string())?;
+        let mut tables = Tables::open(txn, postings).map_err(|e| e.to_string())?;
         for op in batch {
             let done = tables.run(op);
             let failed = done.engine_failure();
@@ -503,8 +518,9 @@ impl Writer {
     /// was aborted.
     fn rebuild(&mut self) -> Result<(), String> {
         let txn = self.take_open()?;
+        self.postings.clear();
         {
-            let mut tables = Tables::open(&txn).map_err(|e| e.to_string())?;
+            let mut tables = Tables::open(&txn, &mut self.postings).map_err(|e| e.to_string())?;
             for record in &self.unpublished {
                 for effect in &record.effects {
                     tables.replay(effect).map_err(|e| e.to_string())?;
@@ -516,11 +532,19 @@ impl Writer {
     }
 }
 
+/// Writes the chunks the cache changed to the transaction, before it commits.
+fn flush_postings(txn: &WriteTransaction, postings: &mut PostingCache) -> Result<(), StoreError> {
+    let mut table = txn.open_table(TAG_POSTINGS).map_err(engine_error)?;
+    postings.flush(&mut table)
+}
+
 struct Tables<'txn> {
     accounts: Table<'txn, &'static str, &'static [u8]>,
     access_keys: Table<'txn, &'static str, &'static [u8]>,
     resources: Table<'txn, &'static [u8], &'static [u8]>,
-    tag_index: Table<'txn, &'static [u8], &'static [u8]>,
+    tag_postings: Table<'txn, &'static [u8], &'static [u8]>,
+    /// Changes to `tag_postings`, held in memory until [`Self::flush_postings`].
+    postings: &'txn mut PostingCache,
     key_index: Table<'txn, &'static [u8], &'static [u8]>,
     registered: Table<'txn, &'static [u8], &'static [u8]>,
     preset_keys: Table<'txn, &'static [u8], &'static [u8]>,
@@ -532,12 +556,16 @@ struct Tables<'txn> {
 }
 
 impl<'txn> Tables<'txn> {
-    fn open(txn: &'txn WriteTransaction) -> Result<Self, redb::TableError> {
+    fn open(
+        txn: &'txn WriteTransaction,
+        postings: &'txn mut PostingCache,
+    ) -> Result<Self, redb::TableError> {
         Ok(Self {
             accounts: txn.open_table(ACCOUNTS)?,
             access_keys: txn.open_table(ACCESS_KEYS)?,
             resources: txn.open_table(RESOURCES)?,
-            tag_index: txn.open_table(TAG_INDEX)?,
+            tag_postings: txn.open_table(TAG_POSTINGS)?,
+            postings,
             key_index: txn.open_table(KEY_INDEX)?,
             registered: txn.open_table(REGISTERED)?,
             preset_keys: txn.open_table(PRESET_KEYS)?,
@@ -706,23 +734,33 @@ impl<'txn> Tables<'txn> {
         })
     }
 
+    /// Writes the tag-index changes held in memory to the transaction.
+    fn flush_postings(&mut self) -> Result<(), StoreError> {
+        self.postings.flush(&mut self.tag_postings)
+    }
+
     /// The resources of `namespace`, in every region, that carry `key=value`.
     fn carriers(
-        &self,
+        &mut self,
         account: &AccountId,
         namespace: &str,
         key: &str,
         value: &str,
     ) -> Result<Vec<(Vec<u8>, ResourceRef)>, StoreError> {
+        // The scan reads the table: it must hold what the cache changed.
+        self.flush_postings()?;
         let mut out = Vec::new();
         let base = keys::tuple(&[account.as_str()]);
         let end = keys::prefix_end(&base);
         let mut lo = base.clone();
+        let mut lo_member = Vec::new();
+        keys::push_open(&mut lo_member, &format!("{namespace}::"));
+        let hi_member = keys::prefix_end(&lo_member);
         // One seek per region the account has index entries in.
         while lo < end {
             let first = {
                 let mut range = self
-                    .tag_index
+                    .tag_postings
                     .range(lo.as_slice()..end.as_slice())
                     .map_err(engine_error)?;
                 match range.next() {
@@ -730,41 +768,37 @@ impl<'txn> Tables<'txn> {
                     None => break,
                 }
             };
-            let parts =
-                keys::decode(&first).ok_or_else(|| StoreError::Corrupt("index key".into()))?;
-            let region_name = parts
-                .get(1)
-                .ok_or_else(|| StoreError::Corrupt("index arity".into()))?;
-            let region = tagd_core::Region::parse(region_name)
+            let mut rest = &first[base.len()..];
+            let region_name = keys::next_component(&mut rest)
+                .ok_or_else(|| StoreError::Corrupt("index key".into()))?;
+            let region = tagd_core::Region::parse(&region_name)
                 .ok_or_else(|| StoreError::Corrupt("region".into()))?;
             let mut region_prefix = base.clone();
-            keys::push(&mut region_prefix, region_name);
-            let mut probe = region_prefix.clone();
-            keys::push(&mut probe, key);
-            keys::push(&mut probe, value);
-            let suffix_at = probe.len();
-            keys::push_open(&mut probe, &format!("{namespace}::"));
-            let probe_end = keys::prefix_end(&probe);
-            for entry in self
-                .tag_index
-                .range(probe.as_slice()..probe_end.as_slice())
-                .map_err(engine_error)?
-            {
-                let (k, _) = entry.map_err(engine_error)?;
-                let tail = keys::decode(&k.value()[suffix_at..])
-                    .ok_or_else(|| StoreError::Corrupt("index key".into()))?;
-                let [rtype, id] = tail.as_slice() else {
-                    return Err(StoreError::Corrupt("index arity".into()));
-                };
-                let resource = ResourceRef {
-                    region: region.clone(),
-                    resource_type: tagd_core::ResourceType::parse_canonical(rtype)
-                        .ok_or_else(|| StoreError::Corrupt("type".into()))?,
-                    id: tagd_core::ResourceId::parse(id)
-                        .ok_or_else(|| StoreError::Corrupt("id".into()))?,
-                };
-                out.push((resource_key(account, &resource), resource));
-            }
+            keys::push(&mut region_prefix, &region_name);
+            let mut group = region_prefix.clone();
+            keys::push(&mut group, key);
+            keys::push(&mut group, value);
+            postings::scan(
+                &self.tag_postings,
+                &group,
+                &lo_member,
+                Some(&hi_member),
+                |member| {
+                    let mut rest = member;
+                    let corrupt = || StoreError::Corrupt("index member".into());
+                    let rtype = keys::next_component(&mut rest).ok_or_else(corrupt)?;
+                    let id = keys::next_component(&mut rest).ok_or_else(corrupt)?;
+                    let resource = ResourceRef {
+                        region: region.clone(),
+                        resource_type: tagd_core::ResourceType::parse_canonical(&rtype)
+                            .ok_or_else(|| StoreError::Corrupt("type".into()))?,
+                        id: tagd_core::ResourceId::parse(&id)
+                            .ok_or_else(|| StoreError::Corrupt("id".into()))?,
+                    };
+                    out.push((resource_key(account, &resource), resource));
+                    Ok::<_, StoreError>(true)
+                },
+            )?;
             lo = keys::prefix_end(&region_prefix);
         }
         Ok(out)
@@ -831,12 +865,10 @@ impl<'txn> Tables<'txn> {
                     after.next();
                     // The key stays: only a changed value moves in the (key, value) index.
                     if v != w {
-                        self.tag_index
-                            .remove(index.tag(k, v))
-                            .map_err(engine_error)?;
-                        self.tag_index
-                            .insert(index.tag(k, w), [].as_slice())
-                            .map_err(engine_error)?;
+                        let (group, member) = index.tag(k, v);
+                        self.postings.remove(&self.tag_postings, group, member)?;
+                        let (group, member) = index.tag(k, w);
+                        self.postings.insert(&self.tag_postings, group, member)?;
                     }
                 }
                 (Some((k, _)), Some((n, w))) if n < k => {
@@ -873,9 +905,8 @@ impl<'txn> Tables<'txn> {
         key: &str,
         value: &str,
     ) -> Result<(), StoreError> {
-        self.tag_index
-            .insert(index.tag(key, value), [].as_slice())
-            .map_err(engine_error)?;
+        let (group, member) = index.tag(key, value);
+        self.postings.insert(&self.tag_postings, group, member)?;
         self.key_index
             .insert(index.key(key), [].as_slice())
             .map_err(engine_error)?;
@@ -889,9 +920,8 @@ impl<'txn> Tables<'txn> {
         key: &str,
         value: &str,
     ) -> Result<(), StoreError> {
-        self.tag_index
-            .remove(index.tag(key, value))
-            .map_err(engine_error)?;
+        let (group, member) = index.tag(key, value);
+        self.postings.remove(&self.tag_postings, group, member)?;
         self.key_index
             .remove(index.key(key))
             .map_err(engine_error)?;

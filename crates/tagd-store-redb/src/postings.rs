@@ -1,0 +1,667 @@
+//! The (key, value) tag index as chunked posting lists.
+//!
+//! A *group* is one (account, region, key, value); its *members* are the (type, id) tails of
+//! the resources carrying that tag, encoded as `keys::tuple` encodes them, so byte order is
+//! (type, id) order. A group's members are kept sorted in chunks of at most
+//! [`MAX_MEMBERS`]; a chunk is stored under `group ++ fence`, where the fence is the first
+//! member the chunk may hold: every member of a chunk sorts at or after its fence and before
+//! the next chunk's. The first chunk's fence is empty, so every member has a chunk; a stored
+//! chunk is never empty.
+//!
+//! One binding changing costs a change to an in-memory chunk instead of a redb remove +
+//! insert: the writer's [`PostingCache`] holds the chunks it changed and writes each of them
+//! once when its transaction is published or made durable ([`PostingCache::flush`]), however
+//! many of its members changed (`bench/README.md`, session 7).
+//!
+//! A chunk's bytes are its members in order, each as a big-endian `u16` length and the bytes.
+
+use std::collections::{BTreeSet, HashMap};
+
+use redb::{ReadableTable, Table};
+use tagd_core::StoreError;
+
+use crate::engine_error;
+use crate::keys;
+
+/// Most members a chunk holds; one more splits it in two.
+pub const MAX_MEMBERS: usize = 64;
+
+/// Chunks the cache keeps after a flush; past this, it forgets everything it holds.
+const CACHED_CHUNKS: usize = 8192;
+
+/// Groups whose fences the cache keeps after a flush; past this, it forgets everything.
+const CACHED_GROUPS: usize = 65536;
+
+fn corrupt() -> StoreError {
+    StoreError::Corrupt("tag index chunk".into())
+}
+
+/// The members of a chunk's bytes, in order.
+pub fn members(bytes: &[u8]) -> Members<'_> {
+    Members { rest: bytes }
+}
+
+pub struct Members<'a> {
+    rest: &'a [u8],
+}
+
+impl<'a> Iterator for Members<'a> {
+    type Item = Result<&'a [u8], StoreError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.rest.is_empty() {
+            return None;
+        }
+        let Some((len, tail)) = self.rest.split_first_chunk::<2>() else {
+            self.rest = &[];
+            return Some(Err(corrupt()));
+        };
+        let len = usize::from(u16::from_be_bytes(*len));
+        if tail.len() < len {
+            self.rest = &[];
+            return Some(Err(corrupt()));
+        }
+        let (member, rest) = tail.split_at(len);
+        self.rest = rest;
+        Some(Ok(member))
+    }
+}
+
+/// Calls `each` with every member of `group` in `[lo, hi)`, in order, until it returns
+/// `false`. `lo` and `hi` are member bytes (a (type, id) tail or a prefix of one); `hi` `None`
+/// is the end of the group.
+pub fn scan<T, E>(
+    table: &T,
+    group: &[u8],
+    lo: &[u8],
+    hi: Option<&[u8]>,
+    mut each: impl FnMut(&[u8]) -> Result<bool, E>,
+) -> Result<(), E>
+where
+    T: ReadableTable<&'static [u8], &'static [u8]>,
+    E: From<StoreError>,
+{
+    let group_end = keys::prefix_end(group);
+    let mut probe = group.to_vec();
+    probe.extend_from_slice(lo);
+    // The chunk that may hold `lo`: the last one whose key is at or before `group ++ lo`.
+    let start = table
+        .range(group..=probe.as_slice())
+        .map_err(engine_error)?
+        .next_back()
+        .transpose()
+        .map_err(engine_error)?
+        .map(|(key, _)| key.value().to_vec())
+        .unwrap_or_else(|| group.to_vec());
+    for entry in table
+        .range(start.as_slice()..group_end.as_slice())
+        .map_err(engine_error)?
+    {
+        let (key, chunk) = entry.map_err(engine_error)?;
+        let fence = &key.value()[group.len()..];
+        if hi.is_some_and(|hi| fence >= hi) {
+            break;
+        }
+        for member in members(chunk.value()) {
+            let member = member?;
+            if member < lo {
+                continue;
+            }
+            if hi.is_some_and(|hi| member >= hi) {
+                return Ok(());
+            }
+            if !each(member)? {
+                return Ok(());
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Whether `group` has a member in `[lo, hi)`.
+pub fn any_in<T>(table: &T, group: &[u8], lo: &[u8], hi: Option<&[u8]>) -> Result<bool, StoreError>
+where
+    T: ReadableTable<&'static [u8], &'static [u8]>,
+{
+    let mut found = false;
+    scan(table, group, lo, hi, |_| {
+        found = true;
+        Ok::<_, StoreError>(false)
+    })?;
+    Ok(found)
+}
+
+/// One chunk held by the writer: its bytes, how many members they hold, and whether they
+/// differ from what the transaction holds. An empty dirty chunk is deleted by the flush.
+struct Chunk {
+    bytes: Vec<u8>,
+    count: usize,
+    dirty: bool,
+}
+
+impl Chunk {
+    fn from_bytes(bytes: &[u8]) -> Result<Chunk, StoreError> {
+        let mut count = 0;
+        for member in members(bytes) {
+            member?;
+            count += 1;
+        }
+        Ok(Chunk {
+            bytes: bytes.to_vec(),
+            count,
+            dirty: false,
+        })
+    }
+
+    /// Where `member` is or would go: (byte offset, found).
+    fn position(&self, member: &[u8]) -> (usize, bool) {
+        let mut at = 0;
+        let mut rest = self.bytes.as_slice();
+        while let Some((len, tail)) = rest.split_first_chunk::<2>() {
+            let len = usize::from(u16::from_be_bytes(*len));
+            let here = &tail[..len.min(tail.len())];
+            match here.cmp(member) {
+                std::cmp::Ordering::Less => {
+                    at += 2 + len;
+                    rest = &tail[len.min(tail.len())..];
+                }
+                std::cmp::Ordering::Equal => return (at, true),
+                std::cmp::Ordering::Greater => return (at, false),
+            }
+        }
+        (at, false)
+    }
+
+    /// Adds `member`; false if it was there.
+    fn insert(&mut self, member: &[u8]) -> Result<bool, StoreError> {
+        let len = u16::try_from(member.len())
+            .map_err(|_| StoreError::Engine("tag index member too long".into()))?;
+        let (at, found) = self.position(member);
+        if found {
+            return Ok(false);
+        }
+        let mut entry = Vec::with_capacity(2 + member.len());
+        entry.extend_from_slice(&len.to_be_bytes());
+        entry.extend_from_slice(member);
+        self.bytes.splice(at..at, entry);
+        self.count += 1;
+        self.dirty = true;
+        Ok(true)
+    }
+
+    /// Removes `member`; false if it was not there.
+    fn remove(&mut self, member: &[u8]) -> bool {
+        let (at, found) = self.position(member);
+        if !found {
+            return false;
+        }
+        self.bytes.drain(at..at + 2 + member.len());
+        self.count -= 1;
+        self.dirty = true;
+        true
+    }
+
+    /// Splits off the upper half: (its fence, the new chunk).
+    fn split(&mut self) -> Result<(Vec<u8>, Chunk), StoreError> {
+        let keep = self.count / 2;
+        let mut at = 0;
+        for _ in 0..keep {
+            let len = self
+                .bytes
+                .get(at..at + 2)
+                .ok_or_else(corrupt)?
+                .try_into()
+                .map_err(|_| corrupt())?;
+            at += 2 + usize::from(u16::from_be_bytes(len));
+        }
+        let upper = self.bytes.split_off(at);
+        let fence = members(&upper).next().ok_or_else(corrupt)??.to_vec();
+        let moved = self.count - keep;
+        self.count = keep;
+        self.dirty = true;
+        Ok((
+            fence,
+            Chunk {
+                bytes: upper,
+                count: moved,
+                dirty: true,
+            },
+        ))
+    }
+}
+
+/// The writer's view of the chunks it changes: every group's fences (loaded whole on first
+/// touch) and the chunks it read or changed. Its changes reach the transaction at
+/// [`Self::flush`]; until then, readers of the transaction (other than through this cache) do
+/// not see them.
+pub struct PostingCache {
+    max_members: usize,
+    /// group -> the fences of its chunks (complete for every group present).
+    fences: HashMap<Vec<u8>, BTreeSet<Vec<u8>>>,
+    /// chunk key (group ++ fence) -> the chunk.
+    chunks: HashMap<Vec<u8>, Chunk>,
+    /// Whether some chunk is dirty.
+    dirty: bool,
+}
+
+impl Default for PostingCache {
+    fn default() -> Self {
+        Self::with_max_members(MAX_MEMBERS)
+    }
+}
+
+type BytesTable<'txn> = Table<'txn, &'static [u8], &'static [u8]>;
+
+impl PostingCache {
+    /// A cache whose chunks split past `max_members` (tests use small chunks).
+    pub fn with_max_members(max_members: usize) -> Self {
+        Self {
+            max_members: max_members.max(2),
+            fences: HashMap::new(),
+            chunks: HashMap::new(),
+            dirty: false,
+        }
+    }
+
+    /// Forgets everything, changes included: after the transaction they were made against
+    /// was aborted.
+    pub fn clear(&mut self) {
+        self.fences.clear();
+        self.chunks.clear();
+        self.dirty = false;
+    }
+
+    fn fences<'a>(
+        fences: &'a mut HashMap<Vec<u8>, BTreeSet<Vec<u8>>>,
+        table: &BytesTable<'_>,
+        group: &[u8],
+    ) -> Result<&'a mut BTreeSet<Vec<u8>>, StoreError> {
+        if !fences.contains_key(group) {
+            let end = keys::prefix_end(group);
+            let mut set = BTreeSet::new();
+            for entry in table.range(group..end.as_slice()).map_err(engine_error)? {
+                let (key, _) = entry.map_err(engine_error)?;
+                set.insert(key.value()[group.len()..].to_vec());
+            }
+            fences.insert(group.to_vec(), set);
+        }
+        fences.get_mut(group).ok_or_else(corrupt)
+    }
+
+    fn chunk<'a>(
+        chunks: &'a mut HashMap<Vec<u8>, Chunk>,
+        table: &BytesTable<'_>,
+        key: Vec<u8>,
+    ) -> Result<&'a mut Chunk, StoreError> {
+        match chunks.entry(key) {
+            std::collections::hash_map::Entry::Occupied(e) => Ok(e.into_mut()),
+            std::collections::hash_map::Entry::Vacant(e) => {
+                let chunk = match table.get(e.key().as_slice()).map_err(engine_error)? {
+                    Some(bytes) => Chunk::from_bytes(bytes.value())?,
+                    None => Chunk {
+                        bytes: Vec::new(),
+                        count: 0,
+                        dirty: false,
+                    },
+                };
+                Ok(e.insert(chunk))
+            }
+        }
+    }
+
+    /// The key of the chunk `member` belongs in, and whether the group has no chunk yet.
+    fn chunk_key(fences: &BTreeSet<Vec<u8>>, group: &[u8], member: &[u8]) -> Option<Vec<u8>> {
+        let fence = fences
+            .range::<[u8], _>((
+                std::ops::Bound::Unbounded,
+                std::ops::Bound::Included(member),
+            ))
+            .next_back()?;
+        let mut key = Vec::with_capacity(group.len() + fence.len());
+        key.extend_from_slice(group);
+        key.extend_from_slice(fence);
+        Some(key)
+    }
+
+    /// Adds `member` to `group`.
+    pub fn insert(
+        &mut self,
+        table: &BytesTable<'_>,
+        group: &[u8],
+        member: &[u8],
+    ) -> Result<(), StoreError> {
+        let fences = Self::fences(&mut self.fences, table, group)?;
+        let key = match Self::chunk_key(fences, group, member) {
+            Some(key) => key,
+            None if fences.is_empty() => {
+                fences.insert(Vec::new());
+                group.to_vec()
+            }
+            // Stored chunks always include the one with the empty fence.
+            None => return Err(corrupt()),
+        };
+        let chunk = Self::chunk(&mut self.chunks, table, key)?;
+        if !chunk.insert(member)? {
+            return Ok(());
+        }
+        self.dirty = true;
+        if chunk.count > self.max_members {
+            let (fence, upper) = chunk.split()?;
+            let mut key = group.to_vec();
+            key.extend_from_slice(&fence);
+            fences.insert(fence);
+            self.chunks.insert(key, upper);
+        }
+        Ok(())
+    }
+
+    /// Removes `member` from `group`, if it is there.
+    pub fn remove(
+        &mut self,
+        table: &BytesTable<'_>,
+        group: &[u8],
+        member: &[u8],
+    ) -> Result<(), StoreError> {
+        let fences = Self::fences(&mut self.fences, table, group)?;
+        let Some(key) = Self::chunk_key(fences, group, member) else {
+            return Ok(());
+        };
+        let chunk = Self::chunk(&mut self.chunks, table, key.clone())?;
+        if !chunk.remove(member) {
+            return Ok(());
+        }
+        self.dirty = true;
+        if chunk.count > 0 {
+            return Ok(());
+        }
+        // An empty chunk goes (the flush deletes it); its range falls to the chunk before. The
+        // first chunk instead takes the next one's members, keeping the empty fence.
+        let fence = key[group.len()..].to_vec();
+        if !fence.is_empty() {
+            fences.remove(&fence);
+            return Ok(());
+        }
+        let Some(next) = fences
+            .range::<[u8], _>((
+                std::ops::Bound::Excluded(&[][..]),
+                std::ops::Bound::Unbounded,
+            ))
+            .next()
+            .cloned()
+        else {
+            fences.remove(&fence);
+            return Ok(());
+        };
+        fences.remove(&next);
+        let mut next_key = group.to_vec();
+        next_key.extend_from_slice(&next);
+        let moved = Self::chunk(&mut self.chunks, table, next_key)?;
+        let bytes = std::mem::take(&mut moved.bytes);
+        let count = std::mem::take(&mut moved.count);
+        moved.dirty = true;
+        let first = self.chunks.get_mut(&key).ok_or_else(corrupt)?;
+        first.bytes = bytes;
+        first.count = count;
+        first.dirty = true;
+        Ok(())
+    }
+
+    /// Writes every changed chunk to `table` (deleting the emptied ones), then forgets what it
+    /// holds if that has grown past its bounds.
+    pub fn flush(&mut self, table: &mut BytesTable<'_>) -> Result<(), StoreError> {
+        if self.dirty {
+            for (key, chunk) in &mut self.chunks {
+                if !chunk.dirty {
+                    continue;
+                }
+                if chunk.count == 0 {
+                    table.remove(key.as_slice()).map_err(engine_error)?;
+                } else {
+                    table
+                        .insert(key.as_slice(), chunk.bytes.as_slice())
+                        .map_err(engine_error)?;
+                }
+                chunk.dirty = false;
+            }
+            self.chunks.retain(|_, chunk| chunk.count > 0);
+            self.dirty = false;
+        }
+        if self.chunks.len() > CACHED_CHUNKS || self.fences.len() > CACHED_GROUPS {
+            self.clear();
+        }
+        Ok(())
+    }
+}
+
+/// Writes sorted (group, member) pairs as full chunks: how an index is built from scratch
+/// (the migration from the one-key-per-binding layout).
+pub struct Builder {
+    group: Vec<u8>,
+    fence: Vec<u8>,
+    chunk: Chunk,
+    per_chunk: usize,
+}
+
+impl Builder {
+    pub fn new() -> Self {
+        Self {
+            group: Vec::new(),
+            fence: Vec::new(),
+            chunk: Chunk {
+                bytes: Vec::new(),
+                count: 0,
+                dirty: false,
+            },
+            // Three quarters full: room to grow before the first split.
+            per_chunk: MAX_MEMBERS * 3 / 4,
+        }
+    }
+
+    /// Adds the next pair; pairs must come in (group, member) order.
+    pub fn push(
+        &mut self,
+        table: &mut BytesTable<'_>,
+        group: &[u8],
+        member: &[u8],
+    ) -> Result<(), StoreError> {
+        if group != self.group.as_slice() {
+            self.finish(table)?;
+            self.group = group.to_vec();
+            self.fence.clear();
+        } else if self.chunk.count >= self.per_chunk {
+            self.finish(table)?;
+            self.fence = member.to_vec();
+        }
+        self.chunk.insert(member)?;
+        Ok(())
+    }
+
+    /// Writes the chunk being filled.
+    pub fn finish(&mut self, table: &mut BytesTable<'_>) -> Result<(), StoreError> {
+        if self.chunk.count == 0 {
+            return Ok(());
+        }
+        let mut key = self.group.clone();
+        key.extend_from_slice(&self.fence);
+        table
+            .insert(key.as_slice(), self.chunk.bytes.as_slice())
+            .map_err(engine_error)?;
+        self.chunk.bytes.clear();
+        self.chunk.count = 0;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use proptest::prelude::*;
+    use redb::{Database, ReadableDatabase, TableDefinition};
+
+    use super::*;
+
+    const TABLE: TableDefinition<&[u8], &[u8]> = TableDefinition::new("tag_postings");
+
+    fn group(n: u8) -> Vec<u8> {
+        keys::tuple(&["1000000000000001", "cn-hangzhou", "env", &format!("v{n}")])
+    }
+
+    fn member(n: u16) -> Vec<u8> {
+        keys::tuple(&["ALIYUN::RDS::INSTANCE", &format!("rm-{n:04}")])
+    }
+
+    #[derive(Clone, Debug)]
+    enum Op {
+        Insert(u8, u16),
+        Remove(u8, u16),
+        /// Write the changes to the table, then (if true) forget the cache.
+        Flush(bool),
+    }
+
+    fn op() -> impl Strategy<Value = Op> {
+        prop_oneof![
+            6 => (0u8..3, 0u16..40).prop_map(|(g, m)| Op::Insert(g, m)),
+            4 => (0u8..3, 0u16..40).prop_map(|(g, m)| Op::Remove(g, m)),
+            1 => any::<bool>().prop_map(Op::Flush),
+        ]
+    }
+
+    /// Every stored chunk of `group`: non-empty, at most `max` members, sorted, within its
+    /// fence and the next one's, the first with the empty fence. Returns the members in order.
+    fn check_group(
+        table: &impl ReadableTable<&'static [u8], &'static [u8]>,
+        group: &[u8],
+        max: usize,
+    ) -> Vec<Vec<u8>> {
+        let end = keys::prefix_end(group);
+        let mut chunks = Vec::new();
+        for entry in table.range(group..end.as_slice()).expect("range") {
+            let (key, value) = entry.expect("entry");
+            let fence = key.value()[group.len()..].to_vec();
+            let members: Vec<Vec<u8>> = members(value.value())
+                .map(|m| m.expect("member").to_vec())
+                .collect();
+            chunks.push((fence, members));
+        }
+        if let Some((first, _)) = chunks.first() {
+            assert!(first.is_empty(), "the first chunk's fence is empty");
+        }
+        let mut all: Vec<Vec<u8>> = Vec::new();
+        for (i, (fence, members)) in chunks.iter().enumerate() {
+            assert!(!members.is_empty(), "a stored chunk is never empty");
+            assert!(members.len() <= max, "{} members > {max}", members.len());
+            assert!(members.windows(2).all(|w| w[0] < w[1]), "sorted");
+            assert!(members[0] >= *fence, "members sort at or after the fence");
+            if let Some((next, _)) = chunks.get(i + 1) {
+                assert!(
+                    members.last().is_some_and(|m| m < next),
+                    "and before the next"
+                );
+            }
+            all.extend(members.iter().cloned());
+        }
+        all
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+
+        #[test]
+        fn chunks_hold_exactly_the_members_of_a_model(
+            ops in proptest::collection::vec(op(), 1..300),
+            max in 2usize..6,
+            lo in 0u16..45,
+            span in 0u16..45,
+        ) {
+            let dir = tempfile::tempdir().expect("dir");
+            let db = Database::create(dir.path().join("p.redb")).expect("db");
+            let mut cache = PostingCache::with_max_members(max);
+            let mut model: BTreeMap<u8, std::collections::BTreeSet<Vec<u8>>> = BTreeMap::new();
+            let txn = db.begin_write().expect("txn");
+            {
+                let mut table = txn.open_table(TABLE).expect("table");
+                for op in ops.iter().cloned().chain([Op::Flush(false)]) {
+                    match op {
+                        Op::Insert(g, m) => {
+                            cache.insert(&table, &group(g), &member(m)).expect("insert");
+                            model.entry(g).or_default().insert(member(m));
+                        }
+                        Op::Remove(g, m) => {
+                            cache.remove(&table, &group(g), &member(m)).expect("remove");
+                            model.entry(g).or_default().remove(&member(m));
+                        }
+                        Op::Flush(forget) => {
+                            cache.flush(&mut table).expect("flush");
+                            if forget {
+                                cache.clear();
+                            }
+                            for g in 0..3u8 {
+                                let want: Vec<Vec<u8>> =
+                                    model.get(&g).into_iter().flatten().cloned().collect();
+                                prop_assert_eq!(check_group(&table, &group(g), max), want);
+                            }
+                        }
+                    }
+                }
+            }
+            txn.commit().expect("commit");
+            // Readers scan any range of a group from a committed snapshot.
+            let read = db.begin_read().expect("read");
+            let table = read.open_table(TABLE).expect("table");
+            let (lo, hi) = (member(lo), member(lo + span));
+            for g in 0..3u8 {
+                let mut seen = Vec::new();
+                scan(&table, &group(g), &lo, Some(&hi), |m| {
+                    seen.push(m.to_vec());
+                    Ok::<_, StoreError>(true)
+                })
+                .expect("scan");
+                let want: Vec<Vec<u8>> = model
+                    .get(&g)
+                    .into_iter()
+                    .flatten()
+                    .filter(|m| **m >= lo && **m < hi)
+                    .cloned()
+                    .collect();
+                prop_assert_eq!(&seen, &want);
+                let any = any_in(&table, &group(g), &lo, Some(&hi)).expect("any");
+                prop_assert_eq!(any, !want.is_empty());
+            }
+        }
+    }
+
+    #[test]
+    fn the_builder_writes_full_chunks_the_cache_can_change() {
+        let dir = tempfile::tempdir().expect("dir");
+        let db = Database::create(dir.path().join("p.redb")).expect("db");
+        let txn = db.begin_write().expect("txn");
+        {
+            let mut table = txn.open_table(TABLE).expect("table");
+            let mut builder = Builder::new();
+            for g in 0..2u8 {
+                for m in 0..200u16 {
+                    builder
+                        .push(&mut table, &group(g), &member(m))
+                        .expect("push");
+                }
+            }
+            builder.finish(&mut table).expect("finish");
+            let want: Vec<Vec<u8>> = (0..200).map(member).collect();
+            assert_eq!(check_group(&table, &group(0), MAX_MEMBERS), want);
+            assert_eq!(check_group(&table, &group(1), MAX_MEMBERS), want);
+            let mut cache = PostingCache::default();
+            for m in (0..200).step_by(2) {
+                cache.remove(&table, &group(1), &member(m)).expect("remove");
+            }
+            cache
+                .insert(&table, &group(1), &member(1000))
+                .expect("insert");
+            cache.flush(&mut table).expect("flush");
+            let mut want: Vec<Vec<u8>> = (1..200).step_by(2).map(member).collect();
+            want.push(member(1000));
+            assert_eq!(check_group(&table, &group(1), MAX_MEMBERS), want);
+        }
+        txn.commit().expect("commit");
+    }
+}
