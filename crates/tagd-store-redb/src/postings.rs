@@ -15,7 +15,8 @@
 //!
 //! A chunk's bytes are its members in order, each as a big-endian `u16` length and the bytes.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, HashMap};
+use std::ops::Bound;
 
 use redb::{ReadableTable, Table};
 use tagd_core::StoreError;
@@ -25,12 +26,6 @@ use crate::keys;
 
 /// Most members a chunk holds; one more splits it in two.
 pub const MAX_MEMBERS: usize = 64;
-
-/// Chunks the cache keeps after a flush; past this, it forgets everything it holds.
-const CACHED_CHUNKS: usize = 8192;
-
-/// Groups whose fences the cache keeps after a flush; past this, it forgets everything.
-const CACHED_GROUPS: usize = 65536;
 
 fn corrupt() -> StoreError {
     StoreError::Corrupt("tag index chunk".into())
@@ -185,7 +180,6 @@ impl Chunk {
         entry.extend_from_slice(member);
         self.bytes.splice(at..at, entry);
         self.count += 1;
-        self.dirty = true;
         Ok(true)
     }
 
@@ -197,7 +191,6 @@ impl Chunk {
         }
         self.bytes.drain(at..at + 2 + member.len());
         self.count -= 1;
-        self.dirty = true;
         true
     }
 
@@ -218,31 +211,47 @@ impl Chunk {
         let fence = members(&upper).next().ok_or_else(corrupt)??.to_vec();
         let moved = self.count - keep;
         self.count = keep;
-        self.dirty = true;
         Ok((
             fence,
             Chunk {
                 bytes: upper,
                 count: moved,
-                dirty: true,
+                dirty: false,
             },
         ))
     }
 }
 
-/// The writer's view of the chunks it changes: every group's fences (loaded whole on first
-/// touch) and the chunks it read or changed. Its changes reach the transaction at
-/// [`Self::flush`]; until then, readers of the transaction (other than through this cache) do
-/// not see them.
+/// A chunk the writer holds, with the fence of the chunk after it (`None`: the group's last):
+/// the members it may hold are `[its fence, upper)`.
+struct Held {
+    upper: Option<Vec<u8>>,
+    chunk: Chunk,
+}
+
+/// Approximate heap bytes of a held chunk beyond its members.
+const HELD_OVERHEAD: usize = 96;
+
+/// The writer's view of the chunks it reads and changes, by group and fence. A member's chunk
+/// is found here if a held chunk's range covers it, else by one seek in the table (the last
+/// chunk key at or before group ++ member), which is then held.
+///
+/// Members change only here until [`Self::flush`] writes the changed chunks to the table. The
+/// table's *keys* stay exact for seeks, but for one kind: a chunk emptied is deleted from it at
+/// once, while a chunk made by a split exists only here until the flush. So that no seek needs
+/// to find one of those, the chunk before such a chunk is always held, with an exact `upper`:
+/// a split holds both halves, and deleting a chunk holds the chunk before it (`remove`).
 pub struct PostingCache {
     max_members: usize,
-    /// group -> the fences of its chunks (complete for every group present).
-    fences: HashMap<Vec<u8>, BTreeSet<Vec<u8>>>,
-    /// chunk key (group ++ fence) -> the chunk.
-    chunks: HashMap<Vec<u8>, Chunk>,
-    /// Whether some chunk is dirty.
-    dirty: bool,
+    groups: HashMap<Vec<u8>, BTreeMap<Vec<u8>, Held>>,
+    /// (group, fence) of every chunk changed since the last flush (some may be gone since).
+    changed: Vec<(Vec<u8>, Vec<u8>)>,
+    /// Approximate bytes held; past [`HELD_BYTES`] the flush forgets everything.
+    bytes: usize,
 }
+
+/// What the cache may hold after a flush.
+const HELD_BYTES: usize = 8 << 20;
 
 impl Default for PostingCache {
     fn default() -> Self {
@@ -252,75 +261,96 @@ impl Default for PostingCache {
 
 type BytesTable<'txn> = Table<'txn, &'static [u8], &'static [u8]>;
 
+fn chunk_key(group: &[u8], fence: &[u8]) -> Vec<u8> {
+    let mut key = Vec::with_capacity(group.len() + fence.len());
+    key.extend_from_slice(group);
+    key.extend_from_slice(fence);
+    key
+}
+
 impl PostingCache {
     /// A cache whose chunks split past `max_members` (tests use small chunks).
     pub fn with_max_members(max_members: usize) -> Self {
         Self {
             max_members: max_members.max(2),
-            fences: HashMap::new(),
-            chunks: HashMap::new(),
-            dirty: false,
+            groups: HashMap::new(),
+            changed: Vec::new(),
+            bytes: 0,
         }
     }
 
     /// Forgets everything, changes included: after the transaction they were made against
-    /// was aborted.
+    /// was aborted (its deletions of emptied chunks went with it).
     pub fn clear(&mut self) {
-        self.fences.clear();
-        self.chunks.clear();
-        self.dirty = false;
+        self.groups.clear();
+        self.changed.clear();
+        self.bytes = 0;
     }
 
-    fn fences<'a>(
-        fences: &'a mut HashMap<Vec<u8>, BTreeSet<Vec<u8>>>,
+    /// Makes the chunk whose range covers `member` held; returns its fence, or `None` if the
+    /// group has no chunk.
+    fn locate(
+        &mut self,
         table: &BytesTable<'_>,
         group: &[u8],
-    ) -> Result<&'a mut BTreeSet<Vec<u8>>, StoreError> {
-        if !fences.contains_key(group) {
-            let end = keys::prefix_end(group);
-            let mut set = BTreeSet::new();
-            for entry in table.range(group..end.as_slice()).map_err(engine_error)? {
-                let (key, _) = entry.map_err(engine_error)?;
-                set.insert(key.value()[group.len()..].to_vec());
-            }
-            fences.insert(group.to_vec(), set);
+        member: &[u8],
+    ) -> Result<Option<Vec<u8>>, StoreError> {
+        if let Some(held) = self.groups.get(group)
+            && let Some((fence, h)) = held
+                .range::<[u8], _>((Bound::Unbounded, Bound::Included(member)))
+                .next_back()
+            && h.upper.as_deref().is_none_or(|upper| member < upper)
+        {
+            return Ok(Some(fence.clone()));
         }
-        fences.get_mut(group).ok_or_else(corrupt)
-    }
-
-    fn chunk<'a>(
-        chunks: &'a mut HashMap<Vec<u8>, Chunk>,
-        table: &BytesTable<'_>,
-        key: Vec<u8>,
-    ) -> Result<&'a mut Chunk, StoreError> {
-        match chunks.entry(key) {
-            std::collections::hash_map::Entry::Occupied(e) => Ok(e.into_mut()),
-            std::collections::hash_map::Entry::Vacant(e) => {
-                let chunk = match table.get(e.key().as_slice()).map_err(engine_error)? {
-                    Some(bytes) => Chunk::from_bytes(bytes.value())?,
-                    None => Chunk {
-                        bytes: Vec::new(),
-                        count: 0,
-                        dirty: false,
-                    },
-                };
-                Ok(e.insert(chunk))
-            }
-        }
-    }
-
-    /// The key of the chunk `member` belongs in, and whether the group has no chunk yet.
-    fn chunk_key(fences: &BTreeSet<Vec<u8>>, group: &[u8], member: &[u8]) -> Option<Vec<u8>> {
-        let fence = fences
-            .range::<[u8], _>((
-                std::ops::Bound::Unbounded,
-                std::ops::Bound::Included(member),
+        let probe = chunk_key(group, member);
+        let end = keys::prefix_end(group);
+        let Some((fence, bytes)) = table
+            .range(group..=probe.as_slice())
+            .map_err(engine_error)?
+            .next_back()
+            .transpose()
+            .map_err(engine_error)?
+            .map(|(key, value)| (key.value()[group.len()..].to_vec(), value.value().to_vec()))
+        else {
+            return Ok(None);
+        };
+        let upper = table
+            .range::<&[u8]>((
+                Bound::Excluded(probe.as_slice()),
+                Bound::Excluded(end.as_slice()),
             ))
-            .next_back()?;
-        let mut key = Vec::with_capacity(group.len() + fence.len());
-        key.extend_from_slice(group);
-        key.extend_from_slice(fence);
-        Some(key)
+            .map_err(engine_error)?
+            .next()
+            .transpose()
+            .map_err(engine_error)?
+            .map(|(key, _)| key.value()[group.len()..].to_vec());
+        let chunk = Chunk::from_bytes(&bytes)?;
+        self.bytes += chunk.bytes.len() + group.len() + fence.len() + HELD_OVERHEAD;
+        // Not held already (its range would have covered `member`); never replace what is.
+        self.groups
+            .entry(group.to_vec())
+            .or_default()
+            .entry(fence.clone())
+            .or_insert(Held { upper, chunk });
+        Ok(Some(fence))
+    }
+
+    fn held(&mut self, group: &[u8], fence: &[u8]) -> Result<&mut Held, StoreError> {
+        self.groups
+            .get_mut(group)
+            .and_then(|held| held.get_mut(fence))
+            .ok_or_else(corrupt)
+    }
+
+    /// Notes that a chunk changed (once per flush: when it turns dirty).
+    fn mark(&mut self, group: &[u8], fence: &[u8]) -> Result<(), StoreError> {
+        let h = self.held(group, fence)?;
+        if !h.chunk.dirty {
+            h.chunk.dirty = true;
+            self.changed.push((group.to_vec(), fence.to_vec()));
+        }
+        Ok(())
     }
 
     /// Adds `member` to `group`.
@@ -330,103 +360,176 @@ impl PostingCache {
         group: &[u8],
         member: &[u8],
     ) -> Result<(), StoreError> {
-        let fences = Self::fences(&mut self.fences, table, group)?;
-        let key = match Self::chunk_key(fences, group, member) {
-            Some(key) => key,
-            None if fences.is_empty() => {
-                fences.insert(Vec::new());
-                group.to_vec()
-            }
-            // Stored chunks always include the one with the empty fence.
-            None => return Err(corrupt()),
+        let Some(fence) = self.locate(table, group, member)? else {
+            // The group's first chunk.
+            let mut chunk = Chunk {
+                bytes: Vec::new(),
+                count: 0,
+                dirty: false,
+            };
+            chunk.insert(member)?;
+            self.bytes += chunk.bytes.len() + group.len() + HELD_OVERHEAD;
+            self.groups
+                .entry(group.to_vec())
+                .or_default()
+                .insert(Vec::new(), Held { upper: None, chunk });
+            return self.mark(group, &[]);
         };
-        let chunk = Self::chunk(&mut self.chunks, table, key)?;
-        if !chunk.insert(member)? {
+        let max_members = self.max_members;
+        let h = self.held(group, &fence)?;
+        if !h.chunk.insert(member)? {
             return Ok(());
         }
-        self.dirty = true;
-        if chunk.count > self.max_members {
-            let (fence, upper) = chunk.split()?;
-            let mut key = group.to_vec();
-            key.extend_from_slice(&fence);
-            fences.insert(fence);
-            self.chunks.insert(key, upper);
+        self.bytes += 2 + member.len();
+        self.mark(group, &fence)?;
+        let h = self.held(group, &fence)?;
+        if h.chunk.count <= max_members {
+            return Ok(());
         }
-        Ok(())
+        let (split, upper) = h.chunk.split()?;
+        let upper_bound = h.upper.replace(split.clone());
+        self.bytes += group.len() + split.len() + HELD_OVERHEAD;
+        self.groups.entry(group.to_vec()).or_default().insert(
+            split.clone(),
+            Held {
+                upper: upper_bound,
+                chunk: upper,
+            },
+        );
+        self.mark(group, &split)
     }
 
     /// Removes `member` from `group`, if it is there.
     pub fn remove(
         &mut self,
-        table: &BytesTable<'_>,
+        table: &mut BytesTable<'_>,
         group: &[u8],
         member: &[u8],
     ) -> Result<(), StoreError> {
-        let fences = Self::fences(&mut self.fences, table, group)?;
-        let Some(key) = Self::chunk_key(fences, group, member) else {
+        let Some(fence) = self.locate(table, group, member)? else {
             return Ok(());
         };
-        let chunk = Self::chunk(&mut self.chunks, table, key.clone())?;
-        if !chunk.remove(member) {
+        let h = self.held(group, &fence)?;
+        if !h.chunk.remove(member) {
             return Ok(());
         }
-        self.dirty = true;
-        if chunk.count > 0 {
-            return Ok(());
+        let (left, upper) = (h.chunk.count, h.upper.clone());
+        self.bytes = self.bytes.saturating_sub(2 + member.len());
+        if left > 0 {
+            return self.mark(group, &fence);
         }
-        // An empty chunk goes (the flush deletes it); its range falls to the chunk before. The
-        // first chunk instead takes the next one's members, keeping the empty fence.
-        let fence = key[group.len()..].to_vec();
+        // The chunk is empty: it leaves the table now (seeks must not find it). Its range falls
+        // to the chunk before it; the first chunk instead takes the next one's members.
+        table
+            .remove(chunk_key(group, &fence).as_slice())
+            .map_err(engine_error)?;
+        let held = self.groups.get_mut(group).ok_or_else(corrupt)?;
+        held.remove(&fence);
+        self.bytes = self
+            .bytes
+            .saturating_sub(group.len() + fence.len() + HELD_OVERHEAD);
         if !fence.is_empty() {
-            fences.remove(&fence);
+            if let Some((_, before)) = held
+                .range_mut::<[u8], _>((Bound::Unbounded, Bound::Excluded(fence.as_slice())))
+                .next_back()
+                && before.upper.as_deref() == Some(fence.as_slice())
+            {
+                before.upper = upper;
+                return Ok(());
+            }
+            // The chunk before is not held: hold it, with its range now reaching `upper`. The
+            // chunk at `upper` may exist only here (made by a split of the deleted chunk), and a
+            // seek would then miss it: the chunk before must know it from here on.
+            let key = chunk_key(group, &fence);
+            let (before, bytes) = table
+                .range(group..key.as_slice())
+                .map_err(engine_error)?
+                .next_back()
+                .transpose()
+                .map_err(engine_error)?
+                .map(|(k, v)| (k.value()[group.len()..].to_vec(), v.value().to_vec()))
+                .ok_or_else(corrupt)?;
+            let chunk = Chunk::from_bytes(&bytes)?;
+            self.bytes += chunk.bytes.len() + group.len() + before.len() + HELD_OVERHEAD;
+            held.entry(before).or_insert(Held { upper, chunk });
             return Ok(());
         }
-        let Some(next) = fences
-            .range::<[u8], _>((
-                std::ops::Bound::Excluded(&[][..]),
-                std::ops::Bound::Unbounded,
-            ))
-            .next()
-            .cloned()
-        else {
-            fences.remove(&fence);
+        let Some(next) = upper else {
+            // The group is empty.
+            if held.is_empty() {
+                self.groups.remove(group);
+            }
             return Ok(());
         };
-        fences.remove(&next);
-        let mut next_key = group.to_vec();
-        next_key.extend_from_slice(&next);
-        let moved = Self::chunk(&mut self.chunks, table, next_key)?;
-        let bytes = std::mem::take(&mut moved.bytes);
-        let count = std::mem::take(&mut moved.count);
-        moved.dirty = true;
-        let first = self.chunks.get_mut(&key).ok_or_else(corrupt)?;
-        first.bytes = bytes;
-        first.count = count;
-        first.dirty = true;
-        Ok(())
+        let (bytes, count, next_upper) = match held.remove(&next) {
+            Some(h) => (h.chunk.bytes, h.chunk.count, h.upper),
+            None => {
+                let key = chunk_key(group, &next);
+                let bytes = table
+                    .get(key.as_slice())
+                    .map_err(engine_error)?
+                    .ok_or_else(corrupt)?
+                    .value()
+                    .to_vec();
+                let chunk = Chunk::from_bytes(&bytes)?;
+                self.bytes += HELD_OVERHEAD + group.len();
+                // Its upper bound: the key after it.
+                let end = keys::prefix_end(group);
+                let after = table
+                    .range::<&[u8]>((
+                        Bound::Excluded(key.as_slice()),
+                        Bound::Excluded(end.as_slice()),
+                    ))
+                    .map_err(engine_error)?
+                    .next()
+                    .transpose()
+                    .map_err(engine_error)?
+                    .map(|(k, _)| k.value()[group.len()..].to_vec());
+                (chunk.bytes, chunk.count, after)
+            }
+        };
+        table
+            .remove(chunk_key(group, &next).as_slice())
+            .map_err(engine_error)?;
+        self.bytes = self.bytes.saturating_sub(next.len());
+        let chunk = Chunk {
+            bytes,
+            count,
+            dirty: false,
+        };
+        self.groups.entry(group.to_vec()).or_default().insert(
+            Vec::new(),
+            Held {
+                upper: next_upper,
+                chunk,
+            },
+        );
+        self.mark(group, &[])
     }
 
-    /// Writes every changed chunk to `table` (deleting the emptied ones), then forgets what it
-    /// holds if that has grown past its bounds.
+    /// Writes every changed chunk to `table`, then forgets what it holds if that has grown
+    /// past [`HELD_BYTES`].
     pub fn flush(&mut self, table: &mut BytesTable<'_>) -> Result<(), StoreError> {
-        if self.dirty {
-            for (key, chunk) in &mut self.chunks {
-                if !chunk.dirty {
-                    continue;
-                }
-                if chunk.count == 0 {
-                    table.remove(key.as_slice()).map_err(engine_error)?;
-                } else {
-                    table
-                        .insert(key.as_slice(), chunk.bytes.as_slice())
-                        .map_err(engine_error)?;
-                }
-                chunk.dirty = false;
+        for (group, fence) in std::mem::take(&mut self.changed) {
+            let Some(h) = self
+                .groups
+                .get_mut(&group)
+                .and_then(|held| held.get_mut(&fence))
+            else {
+                continue;
+            };
+            if !h.chunk.dirty {
+                continue;
             }
-            self.chunks.retain(|_, chunk| chunk.count > 0);
-            self.dirty = false;
+            table
+                .insert(
+                    chunk_key(&group, &fence).as_slice(),
+                    h.chunk.bytes.as_slice(),
+                )
+                .map_err(engine_error)?;
+            h.chunk.dirty = false;
         }
-        if self.chunks.len() > CACHED_CHUNKS || self.fences.len() > CACHED_GROUPS {
+        if self.bytes > HELD_BYTES {
             self.clear();
         }
         Ok(())
@@ -565,7 +668,7 @@ mod tests {
     }
 
     proptest! {
-        #![proptest_config(ProptestConfig::with_cases(64))]
+        #![proptest_config(ProptestConfig::with_cases(256))]
 
         #[test]
         fn chunks_hold_exactly_the_members_of_a_model(
@@ -588,7 +691,7 @@ mod tests {
                             model.entry(g).or_default().insert(member(m));
                         }
                         Op::Remove(g, m) => {
-                            cache.remove(&table, &group(g), &member(m)).expect("remove");
+                            cache.remove(&mut table, &group(g), &member(m)).expect("remove");
                             model.entry(g).or_default().remove(&member(m));
                         }
                         Op::Flush(forget) => {
@@ -652,7 +755,9 @@ mod tests {
             assert_eq!(check_group(&table, &group(1), MAX_MEMBERS), want);
             let mut cache = PostingCache::default();
             for m in (0..200).step_by(2) {
-                cache.remove(&table, &group(1), &member(m)).expect("remove");
+                cache
+                    .remove(&mut table, &group(1), &member(m))
+                    .expect("remove");
             }
             cache
                 .insert(&table, &group(1), &member(1000))

@@ -866,7 +866,8 @@ impl<'txn> Tables<'txn> {
                     // The key stays: only a changed value moves in the (key, value) index.
                     if v != w {
                         let (group, member) = index.tag(k, v);
-                        self.postings.remove(&self.tag_postings, group, member)?;
+                        self.postings
+                            .remove(&mut self.tag_postings, group, member)?;
                         let (group, member) = index.tag(k, w);
                         self.postings.insert(&self.tag_postings, group, member)?;
                     }
@@ -921,7 +922,8 @@ impl<'txn> Tables<'txn> {
         value: &str,
     ) -> Result<(), StoreError> {
         let (group, member) = index.tag(key, value);
-        self.postings.remove(&self.tag_postings, group, member)?;
+        self.postings
+            .remove(&mut self.tag_postings, group, member)?;
         self.key_index
             .remove(index.key(key))
             .map_err(engine_error)?;
