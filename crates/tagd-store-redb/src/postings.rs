@@ -135,14 +135,14 @@ struct Chunk {
 }
 
 impl Chunk {
-    fn from_bytes(bytes: &[u8]) -> Result<Chunk, StoreError> {
+    fn from_bytes(bytes: Vec<u8>) -> Result<Chunk, StoreError> {
         let mut count = 0;
-        for member in members(bytes) {
+        for member in members(&bytes) {
             member?;
             count += 1;
         }
         Ok(Chunk {
-            bytes: bytes.to_vec(),
+            bytes,
             count,
             dirty: false,
         })
@@ -268,6 +268,46 @@ fn chunk_key(group: &[u8], fence: &[u8]) -> Vec<u8> {
     key
 }
 
+/// A stored chunk's fence and bytes.
+type Stored = (Vec<u8>, Vec<u8>);
+
+/// The last chunk of `group` whose key is in `[group, key]` (`inclusive`) or `[group, key)`.
+fn chunk_before(
+    table: &BytesTable<'_>,
+    group: &[u8],
+    key: &[u8],
+    inclusive: bool,
+) -> Result<Option<Stored>, StoreError> {
+    let upper = if inclusive {
+        Bound::Included(key)
+    } else {
+        Bound::Excluded(key)
+    };
+    table
+        .range::<&[u8]>((Bound::Included(group), upper))
+        .map_err(engine_error)?
+        .next_back()
+        .transpose()
+        .map_err(engine_error)
+        .map(|found| found.map(|(k, v)| (k.value()[group.len()..].to_vec(), v.value().to_vec())))
+}
+
+/// The fence of the first chunk of `group` whose key sorts after `key`.
+fn fence_after(
+    table: &BytesTable<'_>,
+    group: &[u8],
+    key: &[u8],
+) -> Result<Option<Vec<u8>>, StoreError> {
+    let end = keys::prefix_end(group);
+    table
+        .range::<&[u8]>((Bound::Excluded(key), Bound::Excluded(end.as_slice())))
+        .map_err(engine_error)?
+        .next()
+        .transpose()
+        .map_err(engine_error)
+        .map(|found| found.map(|(k, _)| k.value()[group.len()..].to_vec()))
+}
+
 impl PostingCache {
     /// A cache whose chunks split past `max_members` (tests use small chunks).
     pub fn with_max_members(max_members: usize) -> Self {
@@ -304,28 +344,11 @@ impl PostingCache {
             return Ok(Some(fence.clone()));
         }
         let probe = chunk_key(group, member);
-        let end = keys::prefix_end(group);
-        let Some((fence, bytes)) = table
-            .range(group..=probe.as_slice())
-            .map_err(engine_error)?
-            .next_back()
-            .transpose()
-            .map_err(engine_error)?
-            .map(|(key, value)| (key.value()[group.len()..].to_vec(), value.value().to_vec()))
-        else {
+        let Some((fence, bytes)) = chunk_before(table, group, &probe, true)? else {
             return Ok(None);
         };
-        let upper = table
-            .range::<&[u8]>((
-                Bound::Excluded(probe.as_slice()),
-                Bound::Excluded(end.as_slice()),
-            ))
-            .map_err(engine_error)?
-            .next()
-            .transpose()
-            .map_err(engine_error)?
-            .map(|(key, _)| key.value()[group.len()..].to_vec());
-        let chunk = Chunk::from_bytes(&bytes)?;
+        let upper = fence_after(table, group, &probe)?;
+        let chunk = Chunk::from_bytes(bytes)?;
         self.bytes += chunk.bytes.len() + group.len() + fence.len() + HELD_OVERHEAD;
         // Not held already (its range would have covered `member`); never replace what is.
         self.groups
@@ -440,16 +463,9 @@ impl PostingCache {
             // The chunk before is not held: hold it, with its range now reaching `upper`. The
             // chunk at `upper` may exist only here (made by a split of the deleted chunk), and a
             // seek would then miss it: the chunk before must know it from here on.
-            let key = chunk_key(group, &fence);
-            let (before, bytes) = table
-                .range(group..key.as_slice())
-                .map_err(engine_error)?
-                .next_back()
-                .transpose()
-                .map_err(engine_error)?
-                .map(|(k, v)| (k.value()[group.len()..].to_vec(), v.value().to_vec()))
+            let (before, bytes) = chunk_before(table, group, &chunk_key(group, &fence), false)?
                 .ok_or_else(corrupt)?;
-            let chunk = Chunk::from_bytes(&bytes)?;
+            let chunk = Chunk::from_bytes(bytes)?;
             self.bytes += chunk.bytes.len() + group.len() + before.len() + HELD_OVERHEAD;
             held.entry(before).or_insert(Held { upper, chunk });
             return Ok(());
@@ -471,21 +487,9 @@ impl PostingCache {
                     .ok_or_else(corrupt)?
                     .value()
                     .to_vec();
-                let chunk = Chunk::from_bytes(&bytes)?;
+                let chunk = Chunk::from_bytes(bytes)?;
                 self.bytes += HELD_OVERHEAD + group.len();
-                // Its upper bound: the key after it.
-                let end = keys::prefix_end(group);
-                let after = table
-                    .range::<&[u8]>((
-                        Bound::Excluded(key.as_slice()),
-                        Bound::Excluded(end.as_slice()),
-                    ))
-                    .map_err(engine_error)?
-                    .next()
-                    .transpose()
-                    .map_err(engine_error)?
-                    .map(|(k, _)| k.value()[group.len()..].to_vec());
-                (chunk.bytes, chunk.count, after)
+                (chunk.bytes, chunk.count, fence_after(table, group, &key)?)
             }
         };
         table
