@@ -126,96 +126,117 @@ where
     Ok(found)
 }
 
-/// One chunk held by the writer: its bytes, how many members they hold, and whether they
-/// differ from what the transaction holds. An empty dirty chunk is deleted by the flush.
+/// One chunk held by the writer: its bytes, where each member's entry starts in them (for a
+/// binary search), and whether they differ from what the transaction holds.
+#[derive(Default)]
 struct Chunk {
     bytes: Vec<u8>,
-    count: usize,
+    offsets: Vec<u32>,
     dirty: bool,
 }
 
 impl Chunk {
     fn from_bytes(bytes: Vec<u8>) -> Result<Chunk, StoreError> {
-        let mut count = 0;
+        let mut offsets = Vec::with_capacity(MAX_MEMBERS + 1);
+        let mut at = 0;
         for member in members(&bytes) {
-            member?;
-            count += 1;
+            offsets.push(u32::try_from(at).map_err(|_| corrupt())?);
+            at += 2 + member?.len();
         }
         Ok(Chunk {
             bytes,
-            count,
+            offsets,
             dirty: false,
         })
     }
 
-    /// Where `member` is or would go: (byte offset, found).
-    fn position(&self, member: &[u8]) -> (usize, bool) {
-        let mut at = 0;
-        let mut rest = self.bytes.as_slice();
-        while let Some((len, tail)) = rest.split_first_chunk::<2>() {
-            let len = usize::from(u16::from_be_bytes(*len));
-            let here = &tail[..len.min(tail.len())];
-            match here.cmp(member) {
-                std::cmp::Ordering::Less => {
-                    at += 2 + len;
-                    rest = &tail[len.min(tail.len())..];
-                }
-                std::cmp::Ordering::Equal => return (at, true),
-                std::cmp::Ordering::Greater => return (at, false),
-            }
-        }
-        (at, false)
+    fn count(&self) -> usize {
+        self.offsets.len()
+    }
+
+    /// The member whose entry starts at `offset`.
+    fn member_at(&self, offset: u32) -> &[u8] {
+        let at = offset as usize;
+        let len = self
+            .bytes
+            .get(at..at + 2)
+            .map_or(0, |l| usize::from(u16::from_be_bytes([l[0], l[1]])));
+        self.bytes.get(at + 2..at + 2 + len).unwrap_or_default()
+    }
+
+    /// `Ok(i)`: `member` is the i-th; `Err(i)`: it would be.
+    fn position(&self, member: &[u8]) -> Result<usize, usize> {
+        self.offsets
+            .binary_search_by(|&offset| self.member_at(offset).cmp(member))
+    }
+
+    /// The byte offset of the i-th entry (the end for `i == count`).
+    fn byte_at(&self, i: usize) -> usize {
+        self.offsets
+            .get(i)
+            .map_or(self.bytes.len(), |&o| o as usize)
     }
 
     /// Adds `member`; false if it was there.
     fn insert(&mut self, member: &[u8]) -> Result<bool, StoreError> {
         let len = u16::try_from(member.len())
             .map_err(|_| StoreError::Engine("tag index member too long".into()))?;
-        let (at, found) = self.position(member);
-        if found {
+        let Err(i) = self.position(member) else {
             return Ok(false);
+        };
+        let at = self.byte_at(i);
+        let add = 2 + member.len();
+        let end = self.bytes.len();
+        if u32::try_from(end + add).is_err() {
+            return Err(StoreError::Engine("tag index chunk too large".into()));
         }
-        let mut entry = Vec::with_capacity(2 + member.len());
-        entry.extend_from_slice(&len.to_be_bytes());
-        entry.extend_from_slice(member);
-        self.bytes.splice(at..at, entry);
-        self.count += 1;
+        self.bytes.resize(end + add, 0);
+        self.bytes.copy_within(at..end, at + add);
+        self.bytes[at..at + 2].copy_from_slice(&len.to_be_bytes());
+        self.bytes[at + 2..at + add].copy_from_slice(member);
+        self.offsets.insert(i, at as u32);
+        for offset in &mut self.offsets[i + 1..] {
+            *offset += add as u32;
+        }
         Ok(true)
     }
 
     /// Removes `member`; false if it was not there.
     fn remove(&mut self, member: &[u8]) -> bool {
-        let (at, found) = self.position(member);
-        if !found {
+        let Ok(i) = self.position(member) else {
             return false;
+        };
+        let at = self.byte_at(i);
+        let size = 2 + member.len();
+        self.bytes.drain(at..at + size);
+        self.offsets.remove(i);
+        for offset in &mut self.offsets[i..] {
+            *offset -= size as u32;
         }
-        self.bytes.drain(at..at + 2 + member.len());
-        self.count -= 1;
         true
     }
 
     /// Splits off the upper half: (its fence, the new chunk).
     fn split(&mut self) -> Result<(Vec<u8>, Chunk), StoreError> {
-        let keep = self.count / 2;
-        let mut at = 0;
-        for _ in 0..keep {
-            let len = self
-                .bytes
-                .get(at..at + 2)
-                .ok_or_else(corrupt)?
-                .try_into()
-                .map_err(|_| corrupt())?;
-            at += 2 + usize::from(u16::from_be_bytes(len));
-        }
-        let upper = self.bytes.split_off(at);
-        let fence = members(&upper).next().ok_or_else(corrupt)??.to_vec();
-        let moved = self.count - keep;
-        self.count = keep;
+        let keep = self.count() / 2;
+        let at = self.byte_at(keep);
+        let fence = self
+            .offsets
+            .get(keep)
+            .map(|&o| self.member_at(o).to_vec())
+            .ok_or_else(corrupt)?;
+        let bytes = self.bytes.split_off(at);
+        let offsets = self
+            .offsets
+            .split_off(keep)
+            .into_iter()
+            .map(|o| o - at as u32)
+            .collect();
         Ok((
             fence,
             Chunk {
-                bytes: upper,
-                count: moved,
+                bytes,
+                offsets,
                 dirty: false,
             },
         ))
@@ -243,7 +264,7 @@ const HELD_OVERHEAD: usize = 96;
 /// a split holds both halves, and deleting a chunk holds the chunk before it (`remove`).
 pub struct PostingCache {
     max_members: usize,
-    groups: HashMap<Vec<u8>, BTreeMap<Vec<u8>, Held>>,
+    groups: HashMap<Vec<u8>, BTreeMap<Vec<u8>, Held>, foldhash::fast::RandomState>,
     /// (group, fence) of every chunk changed since the last flush (some may be gone since).
     changed: Vec<(Vec<u8>, Vec<u8>)>,
     /// Approximate bytes held; past [`HELD_BYTES`] the flush forgets everything.
@@ -308,12 +329,22 @@ fn fence_after(
         .map(|found| found.map(|(k, _)| k.value()[group.len()..].to_vec()))
 }
 
+/// The held chunk whose range covers `member`, with its fence.
+fn covering<'a>(
+    held: &'a mut BTreeMap<Vec<u8>, Held>,
+    member: &[u8],
+) -> Option<(&'a Vec<u8>, &'a mut Held)> {
+    held.range_mut::<[u8], _>((Bound::Unbounded, Bound::Included(member)))
+        .next_back()
+        .filter(|(_, h)| h.upper.as_deref().is_none_or(|upper| member < upper))
+}
+
 impl PostingCache {
     /// A cache whose chunks split past `max_members` (tests use small chunks).
     pub fn with_max_members(max_members: usize) -> Self {
         Self {
             max_members: max_members.max(2),
-            groups: HashMap::new(),
+            groups: HashMap::default(),
             changed: Vec::new(),
             bytes: 0,
         }
@@ -327,25 +358,22 @@ impl PostingCache {
         self.bytes = 0;
     }
 
-    /// Makes the chunk whose range covers `member` held; returns its fence, or `None` if the
-    /// group has no chunk.
+    /// Makes the chunk whose range covers `member` held (then [`covering`] finds it); false if
+    /// the group has no chunk.
     fn locate(
         &mut self,
         table: &BytesTable<'_>,
         group: &[u8],
         member: &[u8],
-    ) -> Result<Option<Vec<u8>>, StoreError> {
-        if let Some(held) = self.groups.get(group)
-            && let Some((fence, h)) = held
-                .range::<[u8], _>((Bound::Unbounded, Bound::Included(member)))
-                .next_back()
-            && h.upper.as_deref().is_none_or(|upper| member < upper)
+    ) -> Result<bool, StoreError> {
+        if let Some(held) = self.groups.get_mut(group)
+            && covering(held, member).is_some()
         {
-            return Ok(Some(fence.clone()));
+            return Ok(true);
         }
         let probe = chunk_key(group, member);
         let Some((fence, bytes)) = chunk_before(table, group, &probe, true)? else {
-            return Ok(None);
+            return Ok(false);
         };
         let upper = fence_after(table, group, &probe)?;
         let chunk = Chunk::from_bytes(bytes)?;
@@ -354,26 +382,9 @@ impl PostingCache {
         self.groups
             .entry(group.to_vec())
             .or_default()
-            .entry(fence.clone())
+            .entry(fence)
             .or_insert(Held { upper, chunk });
-        Ok(Some(fence))
-    }
-
-    fn held(&mut self, group: &[u8], fence: &[u8]) -> Result<&mut Held, StoreError> {
-        self.groups
-            .get_mut(group)
-            .and_then(|held| held.get_mut(fence))
-            .ok_or_else(corrupt)
-    }
-
-    /// Notes that a chunk changed (once per flush: when it turns dirty).
-    fn mark(&mut self, group: &[u8], fence: &[u8]) -> Result<(), StoreError> {
-        let h = self.held(group, fence)?;
-        if !h.chunk.dirty {
-            h.chunk.dirty = true;
-            self.changed.push((group.to_vec(), fence.to_vec()));
-        }
-        Ok(())
+        Ok(true)
     }
 
     /// Adds `member` to `group`.
@@ -383,12 +394,11 @@ impl PostingCache {
         group: &[u8],
         member: &[u8],
     ) -> Result<(), StoreError> {
-        let Some(fence) = self.locate(table, group, member)? else {
+        if !self.locate(table, group, member)? {
             // The group's first chunk.
             let mut chunk = Chunk {
-                bytes: Vec::new(),
-                count: 0,
-                dirty: false,
+                dirty: true,
+                ..Chunk::default()
             };
             chunk.insert(member)?;
             self.bytes += chunk.bytes.len() + group.len() + HELD_OVERHEAD;
@@ -396,30 +406,35 @@ impl PostingCache {
                 .entry(group.to_vec())
                 .or_default()
                 .insert(Vec::new(), Held { upper: None, chunk });
-            return self.mark(group, &[]);
-        };
-        let max_members = self.max_members;
-        let h = self.held(group, &fence)?;
+            self.changed.push((group.to_vec(), Vec::new()));
+            return Ok(());
+        }
+        let held = self.groups.get_mut(group).ok_or_else(corrupt)?;
+        let (fence, h) = covering(held, member).ok_or_else(corrupt)?;
         if !h.chunk.insert(member)? {
             return Ok(());
         }
         self.bytes += 2 + member.len();
-        self.mark(group, &fence)?;
-        let h = self.held(group, &fence)?;
-        if h.chunk.count <= max_members {
+        if !h.chunk.dirty {
+            h.chunk.dirty = true;
+            self.changed.push((group.to_vec(), fence.clone()));
+        }
+        if h.chunk.count() <= self.max_members {
             return Ok(());
         }
-        let (split, upper) = h.chunk.split()?;
+        let (split, mut upper) = h.chunk.split()?;
         let upper_bound = h.upper.replace(split.clone());
+        upper.dirty = true;
         self.bytes += group.len() + split.len() + HELD_OVERHEAD;
-        self.groups.entry(group.to_vec()).or_default().insert(
-            split.clone(),
+        self.changed.push((group.to_vec(), split.clone()));
+        held.insert(
+            split,
             Held {
                 upper: upper_bound,
                 chunk: upper,
             },
         );
-        self.mark(group, &split)
+        Ok(())
     }
 
     /// Removes `member` from `group`, if it is there.
@@ -429,18 +444,23 @@ impl PostingCache {
         group: &[u8],
         member: &[u8],
     ) -> Result<(), StoreError> {
-        let Some(fence) = self.locate(table, group, member)? else {
+        if !self.locate(table, group, member)? {
             return Ok(());
-        };
-        let h = self.held(group, &fence)?;
+        }
+        let held = self.groups.get_mut(group).ok_or_else(corrupt)?;
+        let (fence, h) = covering(held, member).ok_or_else(corrupt)?;
         if !h.chunk.remove(member) {
             return Ok(());
         }
-        let (left, upper) = (h.chunk.count, h.upper.clone());
         self.bytes = self.bytes.saturating_sub(2 + member.len());
-        if left > 0 {
-            return self.mark(group, &fence);
+        if h.chunk.count() > 0 {
+            if !h.chunk.dirty {
+                h.chunk.dirty = true;
+                self.changed.push((group.to_vec(), fence.clone()));
+            }
+            return Ok(());
         }
+        let (fence, upper) = (fence.clone(), h.upper.clone());
         // The chunk is empty: it leaves the table now (seeks must not find it). Its range falls
         // to the chunk before it; the first chunk instead takes the next one's members.
         table
@@ -477,8 +497,8 @@ impl PostingCache {
             }
             return Ok(());
         };
-        let (bytes, count, next_upper) = match held.remove(&next) {
-            Some(h) => (h.chunk.bytes, h.chunk.count, h.upper),
+        let (moved, next_upper) = match held.remove(&next) {
+            Some(h) => (h.chunk, h.upper),
             None => {
                 let key = chunk_key(group, &next);
                 let bytes = table
@@ -489,7 +509,7 @@ impl PostingCache {
                     .to_vec();
                 let chunk = Chunk::from_bytes(bytes)?;
                 self.bytes += HELD_OVERHEAD + group.len();
-                (chunk.bytes, chunk.count, fence_after(table, group, &key)?)
+                (chunk, fence_after(table, group, &key)?)
             }
         };
         table
@@ -497,9 +517,8 @@ impl PostingCache {
             .map_err(engine_error)?;
         self.bytes = self.bytes.saturating_sub(next.len());
         let chunk = Chunk {
-            bytes,
-            count,
-            dirty: false,
+            dirty: true,
+            ..moved
         };
         self.groups.entry(group.to_vec()).or_default().insert(
             Vec::new(),
@@ -508,7 +527,8 @@ impl PostingCache {
                 chunk,
             },
         );
-        self.mark(group, &[])
+        self.changed.push((group.to_vec(), Vec::new()));
+        Ok(())
     }
 
     /// Writes every changed chunk to `table`, then forgets what it holds if that has grown
@@ -554,11 +574,7 @@ impl Builder {
         Self {
             group: Vec::new(),
             fence: Vec::new(),
-            chunk: Chunk {
-                bytes: Vec::new(),
-                count: 0,
-                dirty: false,
-            },
+            chunk: Chunk::default(),
             // Three quarters full: room to grow before the first split.
             per_chunk: MAX_MEMBERS * 3 / 4,
         }
@@ -575,7 +591,7 @@ impl Builder {
             self.finish(table)?;
             self.group = group.to_vec();
             self.fence.clear();
-        } else if self.chunk.count >= self.per_chunk {
+        } else if self.chunk.count() >= self.per_chunk {
             self.finish(table)?;
             self.fence = member.to_vec();
         }
@@ -585,7 +601,7 @@ impl Builder {
 
     /// Writes the chunk being filled.
     pub fn finish(&mut self, table: &mut BytesTable<'_>) -> Result<(), StoreError> {
-        if self.chunk.count == 0 {
+        if self.chunk.count() == 0 {
             return Ok(());
         }
         let mut key = self.group.clone();
@@ -594,7 +610,7 @@ impl Builder {
             .insert(key.as_slice(), self.chunk.bytes.as_slice())
             .map_err(engine_error)?;
         self.chunk.bytes.clear();
-        self.chunk.count = 0;
+        self.chunk.offsets.clear();
         Ok(())
     }
 }
