@@ -1,6 +1,7 @@
 //! What one tag-index change costs in redb, the bound of W1 and W2 (`bench/README.md`,
 //! session 6): random remove + insert pairs (a tag's value changing) on a table of keys shaped
-//! like `tag_index` keys, in one open transaction with a 96 MiB cache, as the store's writer
+//! like schema 1's `tag_index` keys (one redb key per binding; since session 7 the store keeps
+//! posting-list chunks instead, `src/postings.rs`), in one open transaction with a 96 MiB cache, as the store's writer
 //! does. For scale, the same pairs on two in-memory structures: a `BTreeSet` of the same keys,
 //! and posting lists (one sorted `Vec<u32>` of resource numbers per (key, value)), the shape
 //! an in-memory index would take.
