@@ -732,12 +732,20 @@ mod logging_before_acknowledging {
 
     /// An all-or-nothing change set of one change.
     pub(crate) fn one_change(account: &AccountId, resource: &ResourceRef, op: TagOp) -> ChangeSet {
-        ChangeSet {
-            account: account.clone(),
-            changes: vec![ResourceChange {
+        all_or_nothing(
+            account,
+            vec![ResourceChange {
                 resource: resource.clone(),
                 op,
             }],
+        )
+    }
+
+    /// An all-or-nothing change set of `changes`, with no catalogue.
+    pub(crate) fn all_or_nothing(account: &AccountId, changes: Vec<ResourceChange>) -> ChangeSet {
+        ChangeSet {
+            account: account.clone(),
+            changes,
             atomicity: Atomicity::AllOrNothing,
             require_registered: false,
             catalogue: None,
@@ -1034,13 +1042,13 @@ mod read_budget {
     use std::time::Duration;
 
     use tagd_core::{
-        Atomicity, ChangeSet, Cursor, ResourceChange, ResourceQuery, ResourceType, Store, Tag,
-        TagFilter, TagOp, TypeFilter,
+        Cursor, ResourceChange, ResourceQuery, ResourceType, Store, Tag, TagFilter, TagOp,
+        TypeFilter,
     };
 
     use redb::ReadableDatabase;
 
-    use crate::logging_before_acknowledging::{rds_instance, store_with_account};
+    use crate::logging_before_acknowledging::{all_or_nothing, rds_instance, store_with_account};
     use crate::read;
 
     /// A query stopped by its row budget and resumed where it stopped answers exactly what the
@@ -1059,13 +1067,7 @@ mod read_budget {
             })
             .collect();
         store
-            .apply(ChangeSet {
-                account: account.clone(),
-                changes,
-                atomicity: Atomicity::AllOrNothing,
-                require_registered: false,
-                catalogue: None,
-            })
+            .apply(all_or_nothing(&account, changes))
             .await
             .expect("tag");
         store.visible().await.expect("visible");
@@ -1143,11 +1145,11 @@ mod tag_postings {
     use redb::{ReadableDatabase, ReadableTable};
     use tagd_core::catalogue::{TextMatch, ValueQuery};
     use tagd_core::{
-        AccountId, Atomicity, ChangeSet, Cursor, ResourceChange, ResourceId, ResourceQuery,
-        ResourceRef, ResourceType, Store, Tag, TagFilter, TagOp, TypeFilter,
+        AccountId, Cursor, ResourceChange, ResourceId, ResourceQuery, ResourceRef, ResourceType,
+        Store, Tag, TagFilter, TagOp, TypeFilter,
     };
 
-    use crate::logging_before_acknowledging::store_with_account;
+    use crate::logging_before_acknowledging::{all_or_nothing, store_with_account};
     use crate::{RedbStore, keys, tables};
 
     /// Resource `i`: an RDS instance, every fifth an ECS instance.
@@ -1173,13 +1175,7 @@ mod tag_postings {
             })
             .collect();
         let report = store
-            .apply(ChangeSet {
-                account: account.clone(),
-                changes,
-                atomicity: Atomicity::AllOrNothing,
-                require_registered: false,
-                catalogue: None,
-            })
+            .apply(all_or_nothing(account, changes))
             .await
             .expect("apply");
         assert!(report.failures.is_empty());
