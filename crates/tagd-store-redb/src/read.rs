@@ -206,12 +206,16 @@ fn bounds(
 /// The last resource type parsed in a scan: the rows of a scan come in (type, id) order, so
 /// most share their type with the row before.
 #[derive(Default)]
-struct TypeCache {
+pub(crate) struct TypeCache {
     last: Option<(String, ResourceType)>,
 }
 
 impl TypeCache {
-    fn type_and_id(&mut self, suffix: &[u8]) -> Result<(ResourceType, ResourceId), StoreError> {
+    /// The (type, id) of an index key's tail (or a posting-list member).
+    pub(crate) fn type_and_id(
+        &mut self,
+        suffix: &[u8],
+    ) -> Result<(ResourceType, ResourceId), StoreError> {
         let mut rest = suffix;
         let corrupt = || StoreError::Corrupt("index key".into());
         let t = keys::next_component(&mut rest).ok_or_else(corrupt)?;

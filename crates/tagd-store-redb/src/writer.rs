@@ -27,6 +27,7 @@ use crate::codec;
 use crate::engine_error;
 use crate::keys;
 use crate::postings::{self, PostingCache};
+use crate::read::TypeCache;
 use crate::syncer::{Failure, SyncJob, failure_of};
 use crate::tables;
 use crate::tables::{
@@ -227,9 +228,9 @@ impl Writer {
         txn.set_durability(Durability::None)
             .map_err(|e| StoreError::Engine(e.to_string()))?;
         // Timed in parts for the log line: where a slow restart waits (bench/README.md).
+        let effects: usize = replay.iter().map(|r| r.effects.len()).sum();
         let (applied, flushed) = {
             let mut tables = Tables::open(&txn, &mut writer.postings).map_err(engine_error)?;
-            let effects: usize = replay.iter().map(|r| r.effects.len()).sum();
             for record in &replay {
                 for effect in &record.effects {
                     tables.replay(effect)?;
@@ -237,7 +238,7 @@ impl Writer {
             }
             let applied = started.elapsed();
             tables.flush_postings()?;
-            (applied, (started.elapsed(), effects))
+            (applied, started.elapsed())
         };
         txn.commit().map_err(engine_error)?;
         writer.seq = replay.iter().map(|r| r.seq).max().unwrap_or(checkpointed);
@@ -246,11 +247,11 @@ impl Writer {
         writer.applied = started.elapsed();
         tracing::info!(
             records = replay.len(),
-            effects = flushed.1,
+            effects,
             last_seq = writer.seq,
             apply_ms = applied.as_millis() as u64,
-            flush_ms = (flushed.0 - applied).as_millis() as u64,
-            commit_ms = (started.elapsed() - flushed.0).as_millis() as u64,
+            flush_ms = (flushed - applied).as_millis() as u64,
+            commit_ms = (started.elapsed() - flushed).as_millis() as u64,
             ms = started.elapsed().as_millis() as u64,
             "replayed the write-ahead log"
         );
@@ -492,8 +493,6 @@ impl Writer {
             Err(err) => {
                 effects.clear();
                 drop(txn);
-                // Its changes were made against the aborted transaction.
-                self.postings.clear();
                 if let Err(rebuild) = self.rebuild() {
                     self.fail(format!("rebuilding the open transaction failed: {rebuild}"));
                 }
@@ -526,6 +525,7 @@ impl Writer {
     /// was aborted.
     fn rebuild(&mut self) -> Result<(), String> {
         let txn = self.take_open()?;
+        // The cache's changes were made against the aborted transaction.
         self.postings.clear();
         {
             let mut tables = Tables::open(&txn, &mut self.postings).map_err(|e| e.to_string())?;
@@ -786,22 +786,18 @@ impl<'txn> Tables<'txn> {
             let mut group = region_prefix.clone();
             keys::push(&mut group, key);
             keys::push(&mut group, value);
+            let mut types = TypeCache::default();
             postings::scan(
                 &self.tag_postings,
                 &group,
                 &lo_member,
                 Some(&hi_member),
                 |member| {
-                    let mut rest = member;
-                    let corrupt = || StoreError::Corrupt("index member".into());
-                    let rtype = keys::next_component(&mut rest).ok_or_else(corrupt)?;
-                    let id = keys::next_component(&mut rest).ok_or_else(corrupt)?;
+                    let (resource_type, id) = types.type_and_id(member)?;
                     let resource = ResourceRef {
                         region: region.clone(),
-                        resource_type: tagd_core::ResourceType::parse_canonical(&rtype)
-                            .ok_or_else(|| StoreError::Corrupt("type".into()))?,
-                        id: tagd_core::ResourceId::parse(&id)
-                            .ok_or_else(|| StoreError::Corrupt("id".into()))?,
+                        resource_type,
+                        id,
                     };
                     out.push((resource_key(account, &resource), resource));
                     Ok::<_, StoreError>(true)
