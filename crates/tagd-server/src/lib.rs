@@ -94,36 +94,75 @@ pub async fn serve<S: Store>(
     .await
 }
 
-/// Resolves on SIGINT (Ctrl-C) or SIGTERM.
-pub async fn shutdown_signal() {
-    let ctrl_c = async {
+/// Starts listening for SIGINT (Ctrl-C) and SIGTERM at once; the future resolves on the first.
+///
+/// The handlers are installed by this call, not when the future is first polled: a process
+/// manager may stop tagd as soon as it says it is ready, and a signal with no handler yet takes
+/// the default action, which kills the process without its closing checkpoint.
+pub fn shutdown_signal() -> impl Future<Output = ()> + Send + 'static {
+    #[cfg(unix)]
+    let signals = {
+        use tokio::signal::unix::{SignalKind, signal};
+        [SignalKind::interrupt(), SignalKind::terminate()].map(|kind| {
+            signal(kind)
+                .inspect_err(
+                    |err| tracing::error!(error = %err, ?kind, "cannot listen for a signal"),
+                )
+                .ok()
+        })
+    };
+    async move {
+        #[cfg(unix)]
+        {
+            let [interrupt, terminate] = signals;
+            tokio::select! {
+                () = until(interrupt) => {},
+                () = until(terminate) => {},
+            }
+        }
+        #[cfg(not(unix))]
         if let Err(err) = tokio::signal::ctrl_c().await {
             tracing::error!(error = %err, "cannot listen for ctrl-c");
             std::future::pending::<()>().await;
         }
-    };
-    #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
-            }
-            Err(err) => {
-                tracing::error!(error = %err, "cannot listen for SIGTERM");
-                std::future::pending::<()>().await;
-            }
-        }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {},
-        () = terminate => {},
+        tracing::info!("shutdown requested: finishing in-flight requests");
     }
-    tracing::info!("shutdown requested: finishing in-flight requests");
+}
+
+/// Waits for the signal `signal` listens for, or forever if nothing listens.
+#[cfg(unix)]
+async fn until(signal: Option<tokio::signal::unix::Signal>) {
+    match signal {
+        Some(mut signal) => {
+            signal.recv().await;
+        }
+        None => std::future::pending().await,
+    }
 }
 
 /// The file through which a running server tells local admin commands where and how to reach it.
 pub fn admin_file(data_dir: &std::path::Path) -> PathBuf {
     data_dir.join("admin.json")
+}
+
+#[cfg(all(test, unix))]
+mod shutdown {
+    use std::time::Duration;
+
+    /// A SIGTERM that arrives after `shutdown_signal()` returns but before its future is first
+    /// polled (a stop right after "ready") resolves the future: without a handler installed
+    /// by then it would kill this test process.
+    #[tokio::test]
+    async fn a_stop_before_the_first_poll_is_a_clean_one() {
+        let shutdown = super::shutdown_signal();
+        let pid = std::process::id().to_string();
+        let status = std::process::Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .expect("kill runs");
+        assert!(status.success(), "kill -TERM {pid}: {status}");
+        tokio::time::timeout(Duration::from_secs(10), shutdown)
+            .await
+            .expect("the SIGTERM resolves the shutdown future");
+    }
 }

@@ -17,6 +17,8 @@ use crate::logging;
 pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     logging::init(args.log_format, &args.log);
     tagd_server::telemetry::install();
+    // From here on a stop is a clean one, even while the store opens or right after "ready".
+    let shutdown = tagd_server::shutdown_signal();
     let mut options = StoreOptions {
         cache_bytes: args.cache_mib.max(1) << 20,
         ..StoreOptions::default()
@@ -62,7 +64,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         write_private(ready, &body.to_string())?;
     }
     tracing::info!(listen = %local, data_dir = %args.data_dir.display(), resources = ?args.resources, "tagd ready");
-    let served = tagd_server::serve(listener, state, &config, tagd_server::shutdown_signal()).await;
+    let served = tagd_server::serve(listener, state, &config, shutdown).await;
     // Every acknowledged write is already durable (fsync before the answer); closing waits for
     // the writer to drain anything still queued.
     store.close();
