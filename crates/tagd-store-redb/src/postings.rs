@@ -269,6 +269,9 @@ pub struct PostingCache {
     changed: Vec<(Vec<u8>, Vec<u8>)>,
     /// Approximate bytes held; past [`HELD_BYTES`] the flush forgets everything.
     bytes: usize,
+    /// Chunks read from the table since [`Self::take_loads`]: what a replay after a crash
+    /// reads again with a cold cache (the writer's checkpoint trigger counts them).
+    loads: u64,
 }
 
 /// What the cache may hold after a flush.
@@ -347,7 +350,13 @@ impl PostingCache {
             groups: HashMap::default(),
             changed: Vec::new(),
             bytes: 0,
+            loads: 0,
         }
+    }
+
+    /// Chunks read from the table since the last call.
+    pub fn take_loads(&mut self) -> u64 {
+        std::mem::take(&mut self.loads)
     }
 
     /// Forgets everything, changes included: after the transaction they were made against
@@ -377,6 +386,7 @@ impl PostingCache {
         };
         let upper = fence_after(table, group, &probe)?;
         let chunk = Chunk::from_bytes(bytes)?;
+        self.loads += 1;
         self.bytes += chunk.bytes.len() + group.len() + fence.len() + HELD_OVERHEAD;
         // Not held already (its range would have covered `member`); never replace what is.
         self.groups

@@ -40,6 +40,10 @@ use crate::wal::{Effect, Record, Wal};
 /// Most writes one commit carries.
 const MAX_BATCH: usize = 1024;
 
+/// [`CheckpointPolicy::cold_load`]'s default, measured by killing tagd under W1 at 1M
+/// resources (bench/README.md).
+const COLD_LOAD_MICROS: u64 = 60;
+
 /// When the writer makes redb durable and empties the log.
 #[derive(Clone, Copy, Debug)]
 pub struct CheckpointPolicy {
@@ -49,10 +53,15 @@ pub struct CheckpointPolicy {
     pub idle: Duration,
     /// ...whenever the log grows past this many bytes...
     pub wal_bytes: u64,
-    /// ...and whenever the batches the log holds took the writer this long to apply: about
-    /// what replaying them after a crash would take, which bounds the restart. (At 1M resources
-    /// a W1 call costs the writer ~350 µs, so one second of writes replayed in 1.5 s.)
+    /// ...and whenever replaying the batches the log holds after a crash would take about this
+    /// long, which bounds the restart. The estimate is the time the writer took to apply them,
+    /// plus `cold_load` for each tag-index chunk they read from the table: a replay starts
+    /// with redb's cache cold, and at 1M resources it took ~0.5 ms per W1 call against the
+    /// writer's ~0.35 ms (bench/README.md).
     pub replay: Duration,
+    /// What a replay pays for each chunk the batches read from the table, beyond the
+    /// writer's own (warm) time: the cold read, and the cold page its rewrite dirties.
+    pub cold_load: Duration,
 }
 
 impl Default for CheckpointPolicy {
@@ -62,6 +71,7 @@ impl Default for CheckpointPolicy {
             idle: Duration::from_millis(200),
             wal_bytes: 64 << 20,
             replay: Duration::from_millis(600),
+            cold_load: Duration::from_micros(COLD_LOAD_MICROS),
         }
     }
 }
@@ -175,8 +185,8 @@ pub struct Writer {
     seq: u64,
     /// Whether the log holds records redb has not made durable yet.
     dirty: bool,
-    /// Writer time spent applying the batches the log holds (the estimate of their replay).
-    applied: Duration,
+    /// What replaying the batches the log holds would take ([`CheckpointPolicy::replay`]).
+    replay_estimate: Duration,
     last_checkpoint: Instant,
     policy: CheckpointPolicy,
     /// Set after a log or checkpoint failure: the writer refuses everything from then on,
@@ -204,11 +214,22 @@ impl Writer {
             wal_bytes: 0,
             seq: 0,
             dirty: false,
-            applied: Duration::ZERO,
+            replay_estimate: Duration::ZERO,
             last_checkpoint: Instant::now(),
             policy,
             failure: Failure::default(),
         };
+        // First a durable, empty commit that records redb's allocator state (~2 ms). Without
+        // it, after an open that recovered from a crash, a second crash before the first
+        // checkpoint left a file the next open could not use the recorded state of: redb then
+        // walked the whole file (12.8 s at 1M resources, against ~2 ms; bench/README.md).
+        let sealing = Instant::now();
+        {
+            let mut txn = writer.db.begin_write().map_err(engine_error)?;
+            txn.set_quick_repair(true);
+            txn.commit().map_err(engine_error)?;
+        }
+        let sealed = sealing.elapsed();
         let checkpointed = checkpointed_seq(&writer.db)?;
         writer.seq = checkpointed;
         let replay: Vec<&Record> = records.iter().filter(|r| r.seq > checkpointed).collect();
@@ -244,10 +265,12 @@ impl Writer {
         writer.seq = replay.iter().map(|r| r.seq).max().unwrap_or(checkpointed);
         writer.dirty = true;
         writer.wal_bytes = wal.len();
-        writer.applied = started.elapsed();
+        writer.replay_estimate = started.elapsed();
         tracing::info!(
             records = replay.len(),
             effects,
+            chunk_loads = writer.postings.take_loads(),
+            seal_ms = sealed.as_millis() as u64,
             last_seq = writer.seq,
             apply_ms = applied.as_millis() as u64,
             flush_ms = (flushed - applied).as_millis() as u64,
@@ -346,7 +369,7 @@ impl Writer {
         self.send(SyncJob::Reset);
         self.dirty = false;
         self.wal_bytes = 0;
-        self.applied = Duration::ZERO;
+        self.replay_estimate = Duration::ZERO;
         self.last_checkpoint = Instant::now();
         metrics::histogram!("tagd_store_checkpoint_seconds")
             .record(started.elapsed().as_secs_f64());
@@ -414,7 +437,7 @@ impl Writer {
             }
             if self.last_checkpoint.elapsed() >= self.policy.every
                 || self.wal_bytes >= self.policy.wal_bytes
-                || self.applied >= self.policy.replay
+                || self.replay_estimate >= self.policy.replay
             {
                 self.checkpoint();
             }
@@ -460,7 +483,11 @@ impl Writer {
         });
         if let Some(record) = &record {
             self.wal_bytes += record.effects.len() as u64 * 128;
-            self.applied += started.elapsed();
+            let loads = u32::try_from(self.postings.take_loads()).unwrap_or(u32::MAX);
+            self.replay_estimate = self
+                .replay_estimate
+                .saturating_add(started.elapsed())
+                .saturating_add(self.policy.cold_load.saturating_mul(loads));
             self.unpublished.push(Arc::clone(record));
             // Before the syncer can acknowledge anything of this batch.
             self.visibility.applied(self.seq);

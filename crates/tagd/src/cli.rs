@@ -78,8 +78,9 @@ pub struct ServeArgs {
     /// crash replays; longer writes fewer pages.
     #[arg(long, env = "TAGD_CHECKPOINT_MS", default_value_t = 1000)]
     pub checkpoint_ms: u64,
-    /// ...and as soon as the batches in the log took the writer this long to apply
-    /// (milliseconds): about what replaying them after a crash would take.
+    /// ...and as soon as replaying the batches in the log after a crash would take about this
+    /// long (milliseconds): the writer's time applying them, plus a cold read for each
+    /// tag-index chunk they read from the database.
     #[arg(long, env = "TAGD_CHECKPOINT_REPLAY_MS", default_value_t = 600)]
     pub checkpoint_replay_ms: u64,
     /// How often the embedded store has the kernel write its database file back between
