@@ -260,7 +260,8 @@ def targets(sizes_out):
     verdicts.append({
         "target": f"RSS <= 256 MiB serving 10M bindings (measured at {bindings:,} bindings)",
         "measured": f"VmRSS max {rss / 1024:.0f} MiB, VmHWM {hwm / 1024:.0f} MiB",
-        "met": rss <= 256 * 1024 and bindings >= 10_000_000,
+        # The high-water mark, not only the sampled VmRSS: the peak between samples counts.
+        "met": max(rss, hwm) <= 256 * 1024 and bindings >= 10_000_000,
     })
     ready = max(big["ready_seconds_first_start"], big["ready_seconds_restart"],
                 big["ready_seconds_after_crash"], big["ready_seconds_after_second_crash"])
