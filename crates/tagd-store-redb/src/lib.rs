@@ -41,8 +41,9 @@ pub use crate::writer::CheckpointPolicy;
 pub struct StoreOptions {
     pub checkpoint: CheckpointPolicy,
     /// redb's page cache. redb's own default (1 GiB) made a 1M-resource store's RSS 1.3 GiB
-    /// under load (bench/README.md); 96 MiB keeps a 1M-resource store under 256 MiB of RSS
-    /// (each cached 4 KiB page costs ~5 KiB of heap) with index scans cached.
+    /// under load (bench/README.md); 64 MiB keeps a 1M-resource store's peak near 213 MiB (96
+    /// MiB peaked at 255-267 MiB; each cached 4 KiB page costs ~5 KiB of heap), and reads and
+    /// writes at 1M ran as fast with it (the OS page cache holds the rest).
     pub cache_bytes: usize,
     /// How often a background thread syncs the database file between checkpoints, so that
     /// little is left dirty for a crash's restart to write ([`writeback`]); zero: never.
@@ -53,7 +54,7 @@ impl Default for StoreOptions {
     fn default() -> Self {
         Self {
             checkpoint: CheckpointPolicy::default(),
-            cache_bytes: 96 << 20,
+            cache_bytes: 64 << 20,
             writeback: std::time::Duration::from_millis(200),
         }
     }

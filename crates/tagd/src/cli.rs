@@ -67,7 +67,7 @@ pub struct ServeArgs {
     #[arg(long, env = "TAGD_LOG", default_value = "info")]
     pub log: String,
     /// The embedded store's page cache, in MiB.
-    #[arg(long, env = "TAGD_CACHE_MIB", default_value_t = 96)]
+    #[arg(long, env = "TAGD_CACHE_MIB", default_value_t = 64)]
     pub cache_mib: usize,
     /// Threads that run store reads (and other blocking work) at most. Two cores keep a
     /// handful busy; more only add memory.
