@@ -182,12 +182,6 @@ struct ErrorBody {
     code: Option<String>,
 }
 
-#[derive(Deserialize)]
-struct PageBody {
-    #[serde(rename = "NextToken")]
-    next_token: Option<String>,
-}
-
 /// The `Code` of an error response, or a placeholder when the body is not the JSON error shape
 /// (a proxy page, a plain-text 404, a timeout from the server's middleware).
 pub fn error_code(body: &[u8]) -> String {
@@ -198,10 +192,20 @@ pub fn error_code(body: &[u8]) -> String {
 }
 
 /// The `NextToken` of a successful list response (`""` when absent: no more pages).
+///
+/// Found by its key, not by parsing the whole page: skipping a 50-resource page's JSON was
+/// ~30% of the client's CPU per query, inside the latency it measures. The key's bytes can
+/// only be a key: in a JSON string each `"` is escaped, and `NextToken` does not end in `\`.
 pub fn next_token(body: &[u8]) -> String {
-    serde_json::from_slice::<PageBody>(body)
-        .ok()
-        .and_then(|page| page.next_token)
+    const KEY: &[u8] = b"\"NextToken\":";
+    let Some(at) = memchr::memmem::find(body, KEY) else {
+        return String::new();
+    };
+    serde_json::Deserializer::from_slice(&body[at + KEY.len()..])
+        .into_iter::<Option<String>>()
+        .next()
+        .and_then(Result::ok)
+        .flatten()
         .unwrap_or_default()
 }
 
@@ -337,6 +341,12 @@ mod tests {
         assert_eq!(next_token(page), "abc");
         assert_eq!(next_token(br#"{"NextToken":""}"#), "");
         assert_eq!(next_token(b"{}"), "");
+        // A tag value that spells the key (escaped, as it must be in a string) is not it.
+        let tricky = br#"{"TagResources":{"TagResource":[{"TagValue":"\"NextToken\":\"no\""}]},"NextToken": "y\u0041\"z"}"#;
+        assert_eq!(next_token(tricky), "yA\"z");
+        let last = br#"{"TagResources":{"TagResource":[{"TagValue":"\"NextToken\":\"no\""}]}}"#;
+        assert_eq!(next_token(last), "");
+        assert_eq!(next_token(br#"{"NextToken":null}"#), "");
     }
 
     /// What the server does with a Baidu request: parse the Authorization header, rebuild the
