@@ -287,8 +287,9 @@ pub struct PostingCache {
     changed: Vec<(Vec<u8>, Vec<u8>)>,
     /// Approximate bytes held; past [`HELD_BYTES`] the flush forgets everything.
     bytes: usize,
-    /// Chunks read from the table since [`Self::take_loads`]: what a replay after a crash
-    /// reads again with a cold cache (the writer's checkpoint trigger counts them).
+    /// Chunks read from the table since [`Self::take_loads`] (by `locate`, and by `remove`
+    /// for the neighbour of an emptied chunk): what a replay after a crash reads again with a
+    /// cold cache (the writer's checkpoint trigger counts them).
     loads: u64,
 }
 
@@ -514,6 +515,7 @@ impl PostingCache {
             let (before, bytes) = chunk_before(table, group, &chunk_key(group, &fence), false)?
                 .ok_or_else(corrupt)?;
             let chunk = Chunk::from_bytes(bytes)?;
+            self.loads += 1;
             self.bytes += chunk.bytes.len() + group.len() + before.len() + HELD_OVERHEAD;
             held.entry(before).or_insert(Held { upper, chunk });
             return Ok(());
@@ -536,6 +538,7 @@ impl PostingCache {
                     .value()
                     .to_vec();
                 let chunk = Chunk::from_bytes(bytes)?;
+                self.loads += 1;
                 self.bytes += HELD_OVERHEAD + group.len();
                 (chunk, fence_after(table, group, &key)?)
             }
