@@ -20,7 +20,7 @@ mod writer;
 
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::{self, Sender};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, RwLock};
 use std::thread::JoinHandle;
 
 use redb::{Database, ReadableDatabase, ReadableTable};
@@ -80,7 +80,9 @@ pub struct RedbStore {
 struct Inner {
     db: Arc<Database>,
     visibility: Arc<visibility::Visibility>,
-    queue: Mutex<Option<Sender<WriteOp>>>,
+    /// The writer's queue; `None` once closing. Requests share it (a `Sender` is `Sync`), so
+    /// sending never waits for another request's send, which may be waking the writer.
+    queue: RwLock<Option<Sender<WriteOp>>>,
     writer: Mutex<Option<JoinHandle<()>>>,
     syncer: Mutex<Option<JoinHandle<()>>>,
     _writeback: Option<writeback::Writeback>,
@@ -94,7 +96,7 @@ impl Drop for Inner {
 
 impl Inner {
     fn shutdown(&self) {
-        if let Ok(mut queue) = self.queue.lock() {
+        if let Ok(mut queue) = self.queue.write() {
             queue.take();
         }
         // The writer drains its queue, checkpoints and releases the syncer, which then
@@ -189,7 +191,7 @@ impl RedbStore {
             inner: Arc::new(Inner {
                 db,
                 visibility,
-                queue: Mutex::new(Some(tx)),
+                queue: RwLock::new(Some(tx)),
                 writer: Mutex::new(Some(writer)),
                 syncer: Mutex::new(Some(syncer)),
                 _writeback: writeback,
@@ -214,7 +216,7 @@ impl RedbStore {
     ) -> Result<T, StoreError> {
         let (tx, rx) = oneshot::channel();
         {
-            let queue = self.inner.queue.lock().map_err(|_| unavailable())?;
+            let queue = self.inner.queue.read().map_err(|_| unavailable())?;
             let sender = queue.as_ref().ok_or_else(unavailable)?;
             sender.send(make(tx)).map_err(|_| unavailable())?;
         }
@@ -225,7 +227,7 @@ impl RedbStore {
     async fn visible(&self) -> Result<(), StoreError> {
         if let visibility::Wait::For { target, ask } = self.inner.visibility.check() {
             if ask {
-                let queue = self.inner.queue.lock().map_err(|_| unavailable())?;
+                let queue = self.inner.queue.read().map_err(|_| unavailable())?;
                 let sender = queue.as_ref().ok_or_else(unavailable)?;
                 sender.send(WriteOp::Publish).map_err(|_| unavailable())?;
             }
