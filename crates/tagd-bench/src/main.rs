@@ -82,6 +82,7 @@ fn main() -> anyhow::Result<()> {
             secret: args.access_key_secret.clone(),
             region: region.clone(),
             host: args.endpoint.clone(),
+            v1_key: tagd_aliyun::sign::v1::SigningKey::new(&args.access_key_secret),
         },
         targets: Targets {
             pool: ResourcePool { size: pool_size },

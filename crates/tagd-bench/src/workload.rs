@@ -300,10 +300,16 @@ fn tag_one_resource(targets: &Targets, rng: &mut Rng, ticket: u64) -> RpcCall {
             ("cost", format!("cc-{}", rng.below(100))),
         ],
     };
-    for (position, (key, value)) in tags.into_iter().enumerate() {
-        let n = position + 1;
-        params.push((format!("Tag.{n}.Key"), key.to_owned()));
-        params.push((format!("Tag.{n}.Value"), value));
+    const NAMES: [(&str, &str); 5] = [
+        ("Tag.1.Key", "Tag.1.Value"),
+        ("Tag.2.Key", "Tag.2.Value"),
+        ("Tag.3.Key", "Tag.3.Value"),
+        ("Tag.4.Key", "Tag.4.Value"),
+        ("Tag.5.Key", "Tag.5.Value"),
+    ];
+    for ((key_name, value_name), (key, value)) in NAMES.into_iter().zip(tags) {
+        params.push((key_name.to_owned(), key.to_owned()));
+        params.push((value_name.to_owned(), value));
     }
     rds_call("TagResources", params, "tag")
 }

@@ -29,13 +29,26 @@ pub const SIGNATURE_PARAM: &str = "Signature";
 /// names the APIs use (letters, digits and `.`); the two differ only for names with characters
 /// such as `:` that are encoded.
 pub fn string_to_sign(method: &str, params: &[(String, String)]) -> String {
-    let mut signed: Vec<&(String, String)> = params
+    let mut out = String::new();
+    string_to_sign_into(&mut out, method, params);
+    out
+}
+
+/// [`string_to_sign`] of parameters held any way (the load generator borrows most of them),
+/// appended to `out`.
+pub fn string_to_sign_into<N: AsRef<str>, V: AsRef<str>>(
+    out: &mut String,
+    method: &str,
+    params: &[(N, V)],
+) {
+    let mut signed: Vec<(&str, &str)> = params
         .iter()
-        .filter(|(name, _)| name != SIGNATURE_PARAM)
+        .map(|(name, value)| (name.as_ref(), value.as_ref()))
+        .filter(|(name, _)| *name != SIGNATURE_PARAM)
         .collect();
     signed.sort_unstable();
     let size: usize = signed.iter().map(|(n, v)| n.len() + v.len() + 6).sum();
-    let mut out = String::with_capacity(method.len() + 6 + size + size / 2);
+    out.reserve(method.len() + 6 + size + size / 2);
     out.push_str(method);
     out.push_str("&%2F&");
     // `enc(Canonical)` in one pass: `enc(enc(k)) + "%3D" + enc(enc(v))`, joined by `%26`.
@@ -43,18 +56,15 @@ pub fn string_to_sign(method: &str, params: &[(String, String)]) -> String {
         if position > 0 {
             out.push_str("%26");
         }
-        percent_encode_twice_into(&mut out, name);
+        percent_encode_twice_into(out, name);
         out.push_str("%3D");
-        percent_encode_twice_into(&mut out, value);
+        percent_encode_twice_into(out, value);
     }
-    out
 }
 
 /// `base64(HMAC-SHA1(key = secret + "&", string_to_sign))`.
 pub fn sign(secret: &str, string_to_sign: &str) -> String {
-    let mut mac = keyed_mac(secret);
-    mac.update(string_to_sign.as_bytes());
-    BASE64.encode(mac.finalize().into_bytes())
+    SigningKey::new(secret).sign(string_to_sign)
 }
 
 /// Whether `signature_b64` is the V1 signature of `string_to_sign` under `secret`.
@@ -76,21 +86,58 @@ pub fn verify(secret: &str, string_to_sign: &str, signature_b64: &str) -> bool {
 /// `params` must already hold the common parameters of §1.2 (`AccessKeyId`, `Timestamp`,
 /// `SignatureNonce`, …); this function only signs them.
 pub fn signed_query(method: &str, params: &[(String, String)], secret: &str) -> String {
-    let signature = sign(secret, &string_to_sign(method, params));
     let mut query = String::with_capacity(512);
-    for (name, value) in params {
-        if name == SIGNATURE_PARAM {
-            continue;
-        }
-        percent_encode_into(&mut query, name);
-        query.push('=');
-        percent_encode_into(&mut query, value);
-        query.push('&');
-    }
-    query.push_str(SIGNATURE_PARAM);
-    query.push('=');
-    percent_encode_into(&mut query, &signature);
+    SigningKey::new(secret).signed_query_into(&mut query, method, params);
     query
+}
+
+/// A V1 signing key: the HMAC-SHA1 of `secret + "&"` with the key already absorbed, so that
+/// signing a request hashes only its string to sign (a client signing every request keeps one).
+#[derive(Clone)]
+pub struct SigningKey(HmacSha1);
+
+impl std::fmt::Debug for SigningKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SigningKey(..)")
+    }
+}
+
+impl SigningKey {
+    pub fn new(secret: &str) -> SigningKey {
+        SigningKey(keyed_mac(secret))
+    }
+
+    /// [`sign`] with this key.
+    pub fn sign(&self, string_to_sign: &str) -> String {
+        let mut mac = self.0.clone();
+        mac.update(string_to_sign.as_bytes());
+        BASE64.encode(mac.finalize().into_bytes())
+    }
+
+    /// [`signed_query`] with this key, appended to `out`.
+    pub fn signed_query_into<N: AsRef<str>, V: AsRef<str>>(
+        &self,
+        out: &mut String,
+        method: &str,
+        params: &[(N, V)],
+    ) {
+        let mut string_to_sign = String::new();
+        string_to_sign_into(&mut string_to_sign, method, params);
+        let signature = self.sign(&string_to_sign);
+        for (name, value) in params {
+            let name = name.as_ref();
+            if name == SIGNATURE_PARAM {
+                continue;
+            }
+            percent_encode_into(out, name);
+            out.push('=');
+            percent_encode_into(out, value.as_ref());
+            out.push('&');
+        }
+        out.push_str(SIGNATURE_PARAM);
+        out.push('=');
+        percent_encode_into(out, &signature);
+    }
 }
 
 /// An HMAC-SHA1 keyed with `secret + "&"` (§1.3 step 5).
@@ -213,6 +260,31 @@ mod tests {
             string_to_sign("GET", &forward),
             string_to_sign("GET", &backward)
         );
+    }
+
+    #[test]
+    fn borrowed_pairs_sign_as_owned_ones_do() {
+        let borrowed = [
+            ("Tag.1.Key", "team a*"),
+            ("Action", "TagResources"),
+            ("Signature", "stale"),
+            ("Tag.1.Value", "数据~/+="),
+        ];
+        let owned = owned(&borrowed);
+        let mut sts = String::from("kept:");
+        string_to_sign_into(&mut sts, "POST", &borrowed);
+        assert_eq!(sts, format!("kept:{}", string_to_sign("POST", &owned)));
+        let key = SigningKey::new("testsecret");
+        let mut query = String::from("/?");
+        key.signed_query_into(&mut query, "POST", &borrowed);
+        assert_eq!(
+            query,
+            format!("/?{}", signed_query("POST", &owned, "testsecret"))
+        );
+        // The key signs as often as asked, each time as a fresh one would.
+        assert_eq!(key.sign("x"), sign("testsecret", "x"));
+        assert_eq!(key.sign("x"), key.sign("x"));
+        assert_ne!(key.sign("x"), key.sign("y"));
     }
 
     #[test]
