@@ -84,6 +84,47 @@ pub fn percent_encode_twice_into(out: &mut String, s: &str) {
 
 pub use tagd_core::timestamp::{format_timestamp, parse_timestamp};
 
+/// A (name, value) parameter as the signing functions take them: borrowed from a request's
+/// [`crate::params::Params::pairs`], or from a client's own list.
+pub trait Pair {
+    fn name(&self) -> &str;
+    fn value(&self) -> &str;
+}
+
+impl Pair for (&str, &str) {
+    fn name(&self) -> &str {
+        self.0
+    }
+    fn value(&self) -> &str {
+        self.1
+    }
+}
+
+impl Pair for &(&str, &str) {
+    fn name(&self) -> &str {
+        self.0
+    }
+    fn value(&self) -> &str {
+        self.1
+    }
+}
+
+impl Pair for &(String, String) {
+    fn name(&self) -> &str {
+        &self.0
+    }
+    fn value(&self) -> &str {
+        &self.1
+    }
+}
+
+/// `params` sorted by name, then value, in byte order: the canonical order of both signatures.
+fn sorted<P: Pair>(params: impl IntoIterator<Item = P>, keep: impl Fn(&P) -> bool) -> Vec<P> {
+    let mut sorted: Vec<P> = params.into_iter().filter(|p| keep(p)).collect();
+    sorted.sort_unstable_by(|a, b| (a.name(), a.value()).cmp(&(b.name(), b.value())));
+    sorted
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -11,7 +11,7 @@ use base64::engine::general_purpose::STANDARD as BASE64;
 use hmac::{Hmac, KeyInit, Mac};
 use sha1::Sha1;
 
-use super::{percent_encode_into, percent_encode_twice_into};
+use super::{Pair, percent_encode_into, percent_encode_twice_into, sorted};
 
 type HmacSha1 = Hmac<Sha1>;
 
@@ -28,37 +28,34 @@ pub const SIGNATURE_PARAM: &str = "Signature";
 /// the raw names before encoding them. Sorting the encoded names gives the same order for the
 /// names the APIs use (letters, digits and `.`); the two differ only for names with characters
 /// such as `:` that are encoded.
-pub fn string_to_sign(method: &str, params: &[(String, String)]) -> String {
+pub fn string_to_sign<P: Pair>(method: &str, params: impl IntoIterator<Item = P>) -> String {
     let mut out = String::new();
     string_to_sign_into(&mut out, method, params);
     out
 }
 
-/// [`string_to_sign`] of parameters held any way (the load generator borrows most of them),
-/// appended to `out`.
-pub fn string_to_sign_into<N: AsRef<str>, V: AsRef<str>>(
+/// [`string_to_sign`], appended to `out`.
+pub fn string_to_sign_into<P: Pair>(
     out: &mut String,
     method: &str,
-    params: &[(N, V)],
+    params: impl IntoIterator<Item = P>,
 ) {
-    let mut signed: Vec<(&str, &str)> = params
+    let signed = sorted(params, |p| p.name() != SIGNATURE_PARAM);
+    let size: usize = signed
         .iter()
-        .map(|(name, value)| (name.as_ref(), value.as_ref()))
-        .filter(|(name, _)| *name != SIGNATURE_PARAM)
-        .collect();
-    signed.sort_unstable();
-    let size: usize = signed.iter().map(|(n, v)| n.len() + v.len() + 6).sum();
+        .map(|p| p.name().len() + p.value().len() + 6)
+        .sum();
     out.reserve(method.len() + 6 + size + size / 2);
     out.push_str(method);
     out.push_str("&%2F&");
     // `enc(Canonical)` in one pass: `enc(enc(k)) + "%3D" + enc(enc(v))`, joined by `%26`.
-    for (position, (name, value)) in signed.into_iter().enumerate() {
+    for (position, pair) in signed.iter().enumerate() {
         if position > 0 {
             out.push_str("%26");
         }
-        percent_encode_twice_into(out, name);
+        percent_encode_twice_into(out, pair.name());
         out.push_str("%3D");
-        percent_encode_twice_into(out, value);
+        percent_encode_twice_into(out, pair.value());
     }
 }
 
@@ -86,8 +83,9 @@ pub fn verify(secret: &str, string_to_sign: &str, signature_b64: &str) -> bool {
 /// `params` must already hold the common parameters of §1.2 (`AccessKeyId`, `Timestamp`,
 /// `SignatureNonce`, …); this function only signs them.
 pub fn signed_query(method: &str, params: &[(String, String)], secret: &str) -> String {
+    let params: Vec<&(String, String)> = params.iter().collect();
     let mut query = String::with_capacity(512);
-    SigningKey::new(secret).signed_query_into(&mut query, method, params);
+    SigningKey::new(secret).signed_query_into(&mut query, method, &params);
     query
 }
 
@@ -115,23 +113,17 @@ impl SigningKey {
     }
 
     /// [`signed_query`] with this key, appended to `out`.
-    pub fn signed_query_into<N: AsRef<str>, V: AsRef<str>>(
-        &self,
-        out: &mut String,
-        method: &str,
-        params: &[(N, V)],
-    ) {
+    pub fn signed_query_into<P: Pair + Copy>(&self, out: &mut String, method: &str, params: &[P]) {
         let mut string_to_sign = String::new();
-        string_to_sign_into(&mut string_to_sign, method, params);
+        string_to_sign_into(&mut string_to_sign, method, params.iter().copied());
         let signature = self.sign(&string_to_sign);
-        for (name, value) in params {
-            let name = name.as_ref();
-            if name == SIGNATURE_PARAM {
+        for pair in params {
+            if pair.name() == SIGNATURE_PARAM {
                 continue;
             }
-            percent_encode_into(out, name);
+            percent_encode_into(out, pair.name());
             out.push('=');
-            percent_encode_into(out, value.as_ref());
+            percent_encode_into(out, pair.value());
             out.push('&');
         }
         out.push_str(SIGNATURE_PARAM);
@@ -248,7 +240,10 @@ mod tests {
     fn empty_values_are_kept_and_signature_is_dropped() {
         let params = owned(&[("B", ""), ("Signature", "x"), ("A", "1")]);
         assert_eq!(string_to_sign("GET", &params), "GET&%2F&A%3D1%26B%3D");
-        assert_eq!(string_to_sign("GET", &[]), "GET&%2F&");
+        assert_eq!(
+            string_to_sign("GET", Vec::<(&str, &str)>::new()),
+            "GET&%2F&"
+        );
     }
 
     #[test]
@@ -272,7 +267,7 @@ mod tests {
         ];
         let owned = owned(&borrowed);
         let mut sts = String::from("kept:");
-        string_to_sign_into(&mut sts, "POST", &borrowed);
+        string_to_sign_into(&mut sts, "POST", borrowed);
         assert_eq!(sts, format!("kept:{}", string_to_sign("POST", &owned)));
         let key = SigningKey::new("testsecret");
         let mut query = String::from("/?");

@@ -42,20 +42,20 @@ fn parse_entries(params: &Params) -> Result<BTreeMap<u32, KeyEntry>, AliyunError
         let entry = entries.entry(n).or_default();
         match (parts.next(), parts.next(), parts.next(), parts.next()) {
             (Some("Key"), None, ..) => {
-                entry.key.get_or_insert_with(|| value.clone());
+                entry.key.get_or_insert_with(|| value.to_owned());
             }
             (Some("Description"), None, ..) => {
-                entry.description.get_or_insert_with(|| value.clone());
+                entry.description.get_or_insert_with(|| value.to_owned());
             }
             (Some("TagValueParamList"), Some(m), Some(field), None) => {
                 let m = index(m).ok_or_else(invalid)?;
                 let slot = entry.values.entry(m).or_default();
                 match field {
                     "Value" => {
-                        slot.0.get_or_insert_with(|| value.clone());
+                        slot.0.get_or_insert_with(|| value.to_owned());
                     }
                     "Description" => {
-                        slot.1.get_or_insert_with(|| value.clone());
+                        slot.1.get_or_insert_with(|| value.to_owned());
                     }
                     _ => return Err(invalid()),
                 }
