@@ -56,10 +56,23 @@ impl Node {
 }
 
 pub fn to_json(root: &Node) -> String {
-    // Most answers fit; a listing grows it a few times instead of a dozen.
-    let mut out = String::with_capacity(1024);
+    let mut out = String::with_capacity(capacity_for(root));
     write_json(root, &mut out);
     out
+}
+
+/// Room for `root` rendered: its already rendered parts (a listing's items, nearly all of a
+/// large answer) plus 1 KiB for the rest, so that a listing is copied once, not regrown.
+fn capacity_for(root: &Node) -> usize {
+    fn rendered(node: &Node) -> usize {
+        match node {
+            Node::Rendered(text) => text.len(),
+            Node::Object(fields) => fields.iter().map(|(_, value)| rendered(value)).sum(),
+            Node::List(items) => items.iter().map(rendered).sum(),
+            Node::Text(_) | Node::Int(_) | Node::Bool(_) => 0,
+        }
+    }
+    1024 + rendered(root)
 }
 
 fn write_json(node: &Node, out: &mut String) {
@@ -144,7 +157,8 @@ fn needs_json_escape(bytes: &[u8]) -> bool {
 }
 
 pub fn to_xml(root_name: &str, root: &Node) -> String {
-    let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>");
+    let mut out = String::with_capacity(capacity_for(root));
+    out.push_str("<?xml version=\"1.0\" encoding=\"UTF-8\"?>");
     write_xml_element(root_name, root, &mut out);
     out
 }
@@ -213,9 +227,15 @@ pub struct Stream {
 
 impl Stream {
     pub fn new(format: Format) -> Stream {
+        Stream::with_capacity(format, 4096)
+    }
+
+    /// A stream with room for `bytes` (a listing's estimate: regrowing a large answer copies
+    /// it several times).
+    pub fn with_capacity(format: Format, bytes: usize) -> Stream {
         Stream {
             format,
-            out: String::with_capacity(4096),
+            out: String::with_capacity(bytes),
             depth: 0,
             fresh: true,
         }

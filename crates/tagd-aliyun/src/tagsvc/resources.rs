@@ -191,7 +191,19 @@ pub async fn list<S: Store>(
         .await
         .map_err(|e| error::from_core(&e, |_| Default::default()))?;
     // Up to 1,000 resources of up to 20 tags: rendered straight into text, not as a tree.
-    let mut items = Stream::new(format);
+    // An ARN and its item's punctuation, then each tag's text and its field names.
+    let estimate: usize = page
+        .items
+        .iter()
+        .map(|found| {
+            128 + found
+                .tags
+                .iter()
+                .map(|(k, v)| k.len() + v.len() + 48)
+                .sum::<usize>()
+        })
+        .sum();
+    let mut items = Stream::with_capacity(format, estimate);
     let mut arns = ArnWriter::new(account);
     items.begin_list("TagResources");
     for found in &page.items {
