@@ -320,42 +320,6 @@ mod tests {
     }
 
     #[test]
-    #[ignore]
-    fn time_signing() {
-        let s = signer(SignScheme::V1);
-        let targets = Targets {
-            pool: ResourcePool { size: 10000 },
-            order: PoolOrder::Random,
-            list_filter: None,
-        };
-        let mut rng = Rng::new(11);
-        let ops: Vec<Operation> = (0..1000)
-            .map(|i| Workload::Tag.operation(&targets, &mut rng, i))
-            .collect();
-        for round in 0..3 {
-            let t = std::time::Instant::now();
-            let mut n = 0usize;
-            for _ in 0..200 {
-                for op in &ops {
-                    n += s.request(op).uri().query().map_or(0, str::len);
-                }
-            }
-            println!(
-                "round {round}: {:.2} us/request ({n})",
-                t.elapsed().as_secs_f64() * 1e6 / 200_000.0
-            );
-        }
-        let t = std::time::Instant::now();
-        for i in 0..200_000u64 {
-            std::hint::black_box(Workload::Tag.operation(&targets, &mut rng, i));
-        }
-        println!(
-            "operation only: {:.2} us",
-            t.elapsed().as_secs_f64() * 1e6 / 200_000.0
-        );
-    }
-
-    #[test]
     fn every_request_has_a_fresh_nonce() {
         let signer = signer(SignScheme::V1);
         let operation = w1_operation();
