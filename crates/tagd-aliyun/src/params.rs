@@ -73,9 +73,12 @@ impl Params {
             bytes: Vec::with_capacity(size),
             spans: Vec::with_capacity(size / 16 + 1),
         };
-        decoder.decode_form(query.as_bytes())?;
+        decoder.decode_form(query)?;
         if let Some(body) = form_body {
-            decoder.decode_form(body)?;
+            // Checked whole once: then only a piece with a `%XX` escape can decode to
+            // something that is not UTF-8.
+            decoder
+                .decode_form(std::str::from_utf8(body).map_err(|_| ParamsError::InvalidUtf8)?)?;
         }
         // Each piece was checked as it was decoded (or is a run of checked input), so this
         // only confirms it.
@@ -84,20 +87,6 @@ impl Params {
             text,
             spans: decoder.spans,
         })
-    }
-
-    /// Wraps already decoded pairs, kept in the given order.
-    pub fn from_pairs<N: AsRef<str>, V: AsRef<str>>(pairs: &[(N, V)]) -> Params {
-        let mut text = String::new();
-        let mut spans = Vec::with_capacity(pairs.len());
-        for (name, value) in pairs {
-            let start = offset(text.len());
-            text.push_str(name.as_ref());
-            let middle = offset(text.len());
-            text.push_str(value.as_ref());
-            spans.push((start, middle, offset(text.len())));
-        }
-        Params { text, spans }
     }
 
     /// Every parameter, in arrival order (what the V1 signature covers).
@@ -217,11 +206,8 @@ struct Decoder {
 
 impl Decoder {
     /// Splits `input` on `&` and decodes each `name=value` segment with form rules.
-    fn decode_form(&mut self, input: &[u8]) -> Result<(), ParamsError> {
-        // A body is checked whole first: then only a piece with a `%XX` escape can decode
-        // to something that is not UTF-8 (a query arrives as `str`, checked already).
-        std::str::from_utf8(input).map_err(|_| ParamsError::InvalidUtf8)?;
-        let mut rest = input;
+    fn decode_form(&mut self, input: &str) -> Result<(), ParamsError> {
+        let mut rest = input.as_bytes();
         while !rest.is_empty() {
             let (segment, after) = match memchr::memchr(b'&', rest) {
                 Some(at) => (&rest[..at], &rest[at + 1..]),
