@@ -215,21 +215,22 @@ impl RedbStore {
         make: impl FnOnce(oneshot::Sender<Result<T, StoreError>>) -> WriteOp,
     ) -> Result<T, StoreError> {
         let (tx, rx) = oneshot::channel();
-        {
-            let queue = self.inner.queue.read().map_err(|_| unavailable())?;
-            let sender = queue.as_ref().ok_or_else(unavailable)?;
-            sender.send(make(tx)).map_err(|_| unavailable())?;
-        }
+        self.send(make(tx))?;
         rx.await.map_err(|_| unavailable())?
+    }
+
+    /// Queues `op` for the writer; unavailable once the store is closing.
+    fn send(&self, op: WriteOp) -> Result<(), StoreError> {
+        let queue = self.inner.queue.read().map_err(|_| unavailable())?;
+        let sender = queue.as_ref().ok_or_else(unavailable)?;
+        sender.send(op).map_err(|_| unavailable())
     }
 
     /// Waits until the writer's open transaction holds nothing a read starting now must see.
     async fn visible(&self) -> Result<(), StoreError> {
         if let visibility::Wait::For { target, ask } = self.inner.visibility.check() {
             if ask {
-                let queue = self.inner.queue.read().map_err(|_| unavailable())?;
-                let sender = queue.as_ref().ok_or_else(unavailable)?;
-                sender.send(WriteOp::Publish).map_err(|_| unavailable())?;
+                self.send(WriteOp::Publish)?;
             }
             self.inner.visibility.until(target).await;
         }
