@@ -62,18 +62,16 @@ impl Signer {
         nonce: &'a str,
         timestamp: &'a str,
     ) -> Vec<(&'a str, &'a str)> {
+        let common = v1::Common {
+            action: call.action,
+            version: call.version,
+            access_key_id: &self.access_key_id,
+            nonce,
+            region: &self.region,
+            timestamp,
+        };
         let mut params = Vec::with_capacity(9 + call.params.len());
-        params.extend([
-            ("Action", call.action),
-            ("Version", call.version),
-            ("Format", "JSON"),
-            ("AccessKeyId", self.access_key_id.as_str()),
-            ("SignatureMethod", "HMAC-SHA1"),
-            ("SignatureVersion", "1.0"),
-            ("SignatureNonce", nonce),
-            ("RegionId", self.region.as_str()),
-            ("Timestamp", timestamp),
-        ]);
+        params.extend(common.params());
         params.extend(
             call.params
                 .iter()

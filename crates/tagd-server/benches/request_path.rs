@@ -49,17 +49,15 @@ impl Bench {
     fn request(&self, action: &str, version: &str, api: &[(&str, &str)]) -> Request<Body> {
         let nonce = uuid::Uuid::new_v4().simple().to_string();
         let timestamp = format_timestamp(time::OffsetDateTime::now_utc());
-        let mut params: Vec<(&str, &str)> = vec![
-            ("Action", action),
-            ("Version", version),
-            ("Format", "JSON"),
-            ("AccessKeyId", &self.key_id),
-            ("SignatureMethod", "HMAC-SHA1"),
-            ("SignatureVersion", "1.0"),
-            ("SignatureNonce", &nonce),
-            ("RegionId", "cn-hangzhou"),
-            ("Timestamp", &timestamp),
-        ];
+        let common = v1::Common {
+            action,
+            version,
+            access_key_id: &self.key_id,
+            nonce: &nonce,
+            region: "cn-hangzhou",
+            timestamp: &timestamp,
+        };
+        let mut params = common.params().to_vec();
         params.extend_from_slice(api);
         let mut uri = String::from("/?");
         self.key.signed_query_into(&mut uri, "POST", &params);

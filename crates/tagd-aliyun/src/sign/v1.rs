@@ -77,6 +77,36 @@ pub fn verify(secret: &str, string_to_sign: &str, signature_b64: &str) -> bool {
     mac.verify_slice(&signature).is_ok()
 }
 
+/// Client side: what a request's common parameters of §1.2 hold besides their constants.
+#[derive(Clone, Copy, Debug)]
+pub struct Common<'a> {
+    pub action: &'a str,
+    pub version: &'a str,
+    pub access_key_id: &'a str,
+    pub nonce: &'a str,
+    pub region: &'a str,
+    /// [`super::format_timestamp`] of the request's time.
+    pub timestamp: &'a str,
+}
+
+impl<'a> Common<'a> {
+    /// The common parameters as `aliyun-python-sdk-core` sends them, with `Format=JSON`: the
+    /// start of a request's list, which its API parameters then follow.
+    pub fn params(&self) -> [(&'a str, &'a str); 9] {
+        [
+            ("Action", self.action),
+            ("Version", self.version),
+            ("Format", "JSON"),
+            ("AccessKeyId", self.access_key_id),
+            ("SignatureMethod", "HMAC-SHA1"),
+            ("SignatureVersion", "1.0"),
+            ("SignatureNonce", self.nonce),
+            ("RegionId", self.region),
+            ("Timestamp", self.timestamp),
+        ]
+    }
+}
+
 /// Client side: the full URL query of a V1-signed request, `enc(k)=enc(v)&…&Signature=enc(sig)`,
 /// with the parameters in the given order (any `Signature` among them is dropped).
 ///
