@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""tagd beside moto (and the machine's HTTP ceiling), in one run on this machine, loopback only.
+"""tagd beside moto and fakecloud (and the machine's HTTP ceiling), in one run, loopback only.
 
 1. Ceiling: a fresh tagd; tagd-bench against /healthz (with its own CPU share), then `wrk`
    against the same /healthz (installed with apt-get when missing; skipped with a message if
@@ -20,7 +20,16 @@
      moto's do.
    Each server's CPU per call is read from /proc/PID/stat, because a Python client is itself
    the bottleneck near 1 ms per call: the CPU ratios say what the servers cost.
-3. fakecloud only if a `fakecloud` binary is on PATH; the PostgreSQL engine does not exist yet.
+3. The same client script, against each AWS stand-in found: moto always; fakecloud (crates.io
+   `fakecloud`, a Rust AWS emulator) if a `fakecloud` binary is on PATH or given with
+   --fakecloud, twice: in memory (its default) and in its persistent mode
+   (`--storage-mode persistent --data-path DIR`, in a scratch directory). A stand-in that cannot
+   tag every resource within --write-secs has its write rate taken over the calls it made, and
+   the rest tagged afterwards, untimed, 20 ARNs a call, so that every peer's queries answer the
+   same query over the same N resources. fakecloud's persistent mode rewrites its state file
+   at every call, so its bound is --persistent-write-secs (default 120 s): at 50k it tags part
+   of N in that time (its RGTA accepts ARNs whether or not the log group exists, so a setup cut
+   short changes nothing it answers). The PostgreSQL engine does not exist yet.
 
 moto 5.x comes from PyPI into its own venv (bench/.venv-moto, override with --venv).
 moto's RGTA tag_resources does not route EC2 ARNs (it answers "Service not yet supported"),
@@ -28,7 +37,9 @@ so the resources are CloudWatch Logs log groups (arn:aws:logs:us-east-1:12345678
 log-group:bench-NNNNNN), created beforehand (not timed): RGTA tags and lists them.
 
 Usage: bench/compare.py [--sizes 1000,10000,50000] [--secs 10] [--threads 8]
-                        [--query-count 30] [--query-secs 60] [--skip-build] [--skip-wrk]
+                        [--query-count 30] [--query-secs 60] [--write-secs 600]
+                        [--fakecloud PATH] [--peers all|moto,fakecloud-memory,...]
+                        [--skip-build] [--skip-wrk]
 Results: bench/results/compare-*.json and compare-summary.json; a markdown table on stdout.
 """
 
@@ -69,9 +80,9 @@ def parse_args():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--sizes", default="1000,10000,50000")
     parser.add_argument("--secs", type=float, default=10, help="seconds of the ceiling runs")
-    parser.add_argument("--threads", type=int, default=8, help="boto3 client threads (writes)")
+    parser.add_argument("--threads", type=int, default=8, help="boto3 client threads (the stand-ins' writes)")
     parser.add_argument("--connections", type=int, default=64, help="tagd-bench connections (writes)")
-    parser.add_argument("--query-count", type=int, default=30, help="moto filter queries per N")
+    parser.add_argument("--query-count", type=int, default=30, help="filter queries per N on each AWS stand-in")
     parser.add_argument("--settle", type=float, default=2.0,
                         help="seconds tagd rests between its write phase and its queries")
     parser.add_argument("--tagd-query-count", type=int, default=2000,
@@ -79,8 +90,18 @@ def parse_args():
     parser.add_argument("--tagd-repeats", type=int, default=3,
                         help="tagd write phases per N, each on a fresh server (median kept)")
     parser.add_argument("--query-secs", type=float, default=60, help="time bound of those queries")
-    parser.add_argument("--write-secs", type=float, default=600, help="time bound of a write phase")
+    parser.add_argument("--write-secs", type=float, default=600,
+                        help="time bound of a stand-in's setup and of its write phase")
+    parser.add_argument("--persistent-write-secs", type=float, default=120,
+                        help="the same for fakecloud's persistent mode, which rewrites its whole "
+                             "state on disk at every write (O(N) a call)")
     parser.add_argument("--venv", default=str(ROOT / "bench" / ".venv-moto"))
+    parser.add_argument("--fakecloud", help="the fakecloud binary (default: `fakecloud` on PATH)")
+    parser.add_argument("--peers", default="all",
+                        help="which stand-ins: all, or a list of moto, fakecloud-memory, "
+                             "fakecloud-persistent")
+    parser.add_argument("--peer-scratch", default=None,
+                        help="where the stand-ins' scratch and persistent data go (default: /tmp)")
     parser.add_argument("--skip-build", action="store_true")
     parser.add_argument("--skip-wrk", action="store_true")
     parser.add_argument("--tag", default="compare")
@@ -210,7 +231,7 @@ def query_summary(query):
     }
 
 
-# ---------------------------------------------------------------- moto side
+# ---------------------------------------------------------------- the AWS stand-ins
 
 
 def ensure_moto(venv):
@@ -230,7 +251,7 @@ def ensure_moto(venv):
 
 
 # The boto3 side runs in the moto venv's interpreter (boto3 lives there), as a child script.
-MOTO_CLIENT = r'''
+AWS_CLIENT = r'''
 import json, sys, time, threading
 from concurrent.futures import ThreadPoolExecutor
 import boto3
@@ -269,29 +290,32 @@ def tags(i):
     return {"env": ENV[i % 4], "team": f"team-{i % 8}", "app": f"app-{i % 32}",
             "owner": f"user-{i % 1000}", "cost": f"cc-{i % 100}"}
 
-def run_all(fn, deadline):
+def run_all(fn, deadline, items=None):
     errors = []
     latencies = []
+    done = []
     def one(i):
         if time.monotonic() > deadline:
             return
         started = time.monotonic()
         try:
             fn(i)
+            done.append(i)
         except Exception as e:  # noqa: BLE001 (counted and reported)
             errors.append(repr(e)[:200])
         latencies.append(time.monotonic() - started)
     with ThreadPoolExecutor(threads) as pool:
-        list(pool.map(one, range(size)))
-    return latencies, errors
+        list(pool.map(one, range(size) if items is None else items))
+    return latencies, errors, done
 
 out = {}
 # Setup (not timed as a result): the log groups RGTA will tag and list.
 started = time.monotonic()
-_, errors = run_all(lambda i: client("logs").create_log_group(logGroupName=name(i)),
-                    started + write_secs)
+_, errors, created = run_all(lambda i: client("logs").create_log_group(logGroupName=name(i)),
+                             started + write_secs)
 out["setup_seconds"] = time.monotonic() - started
 out["setup_errors"] = errors[:5]
+out["setup_created"] = len(created)
 
 failed = []
 def tag(i):
@@ -300,7 +324,7 @@ def tag(i):
         failed.append(answer["FailedResourcesMap"])
 cpu_before = cpu(pid)
 started = time.monotonic()
-latencies, errors = run_all(tag, started + write_secs)
+latencies, errors, tagged = run_all(tag, started + write_secs)
 wall = time.monotonic() - started
 cpu_used = cpu(pid) - cpu_before
 ok = len(latencies) - len(errors) - len(failed)
@@ -309,7 +333,29 @@ out["write"] = {"calls": len(latencies), "ok": ok, "errors": errors[:5], "failed
                 "wall_seconds": wall, "calls_per_s": ok / wall if wall else None,
                 "server_cpu_seconds": cpu_used,
                 "server_us_per_call": cpu_used * 1e6 / ok if ok else None,
-                "client_p50_ms": latencies[len(latencies) // 2] * 1000 if latencies else None}
+                "client_p50_ms": latencies[len(latencies) // 2] * 1000 if latencies else None,
+                "all_tagged_in_time": len(tagged) == size}
+
+# A peer too slow to tag every resource within the time bound gets the rest tagged here, not
+# timed, 20 ARNs a call (RGTA's most) grouped by their tag set, so that its queries answer the
+# same query over the same N resources as every other peer's.
+if len(tagged) < size:
+    left = sorted(set(range(size)) - set(tagged))
+    groups = {}
+    for i in left:
+        groups.setdefault(i % 4000, []).append(i)
+    chunks = [g[k:k + 20] for g in groups.values() for k in range(0, len(g), 20)]
+    def fill(c):
+        chunk = chunks[c]
+        answer = client("resourcegroupstaggingapi").tag_resources(
+            ResourceARNList=[arn(i) for i in chunk], Tags=tags(chunk[0]))
+        if answer.get("FailedResourcesMap"):
+            raise RuntimeError(str(answer["FailedResourcesMap"])[:200])
+    started = time.monotonic()
+    _, errors, filled = run_all(fill, started + 4 * write_secs, range(len(chunks)))
+    out["write"]["filled_untimed"] = {"resources": len(left), "calls": len(filled),
+                                      "seconds": time.monotonic() - started,
+                                      "errors": errors[:5]}
 
 def pct(values, f):
     if not values:
@@ -351,38 +397,77 @@ print(json.dumps(out))
 '''
 
 
-def moto_side(args, python, size):
+class Peer:
+    """An AWS stand-in that serves the Resource Groups Tagging API over HTTP, driven by the
+    same boto3 client script (AWS_CLIENT)."""
+
+    def __init__(self, name, label, command, ready_path, persistent=False):
+        self.name = name  # the key in the JSON: moto, fakecloud-memory, fakecloud-persistent
+        self.label = label  # for the tables
+        self.command = command  # (port, scratch dir) -> argv
+        self.ready_path = ready_path
+        self.persistent = persistent
+
+
+def peers(args, python):
+    found = [Peer("moto", "moto", lambda port, scratch: [
+        str(Path(python).parent / "moto_server"), "-H", "127.0.0.1", "-p", str(port)],
+        "/moto-api/")]
+    skipped = []
+    fakecloud = args.fakecloud or shutil.which("fakecloud")
+    if fakecloud:
+        base = [fakecloud, "--log-level", "warn"]
+        found.append(Peer("fakecloud-memory", "fakecloud (memory)", lambda port, scratch: [
+            *base, "--addr", f"127.0.0.1:{port}"], "/_fakecloud/health"))
+        found.append(Peer("fakecloud-persistent", "fakecloud (persistent)", lambda port, scratch: [
+            *base, "--addr", f"127.0.0.1:{port}", "--storage-mode", "persistent",
+            "--data-path", str(Path(scratch) / "data")], "/_fakecloud/health", persistent=True))
+    else:
+        skipped.append("fakecloud: no `fakecloud` binary on PATH (`cargo install fakecloud`, "
+                       "~35 min here, or --fakecloud PATH)")
+    return found, skipped
+
+
+def peer_version(peer_bin):
+    result = subprocess.run([peer_bin, "--version"], capture_output=True, text=True, check=False)
+    return result.stdout.strip() or None
+
+
+def peer_side(args, python, size, peer):
     port = benchlib.free_port()
     endpoint = f"127.0.0.1:{port}"
-    moto_bin = Path(python).parent / "moto_server"
-    with tempfile.TemporaryDirectory(prefix="moto-") as scratch:
-        log_file = open(Path(scratch) / "moto.log", "wb")
-        server = subprocess.Popen([str(moto_bin), "-H", "127.0.0.1", "-p", str(port)],
-                                  stdout=log_file, stderr=log_file)
+    with tempfile.TemporaryDirectory(prefix=f"{peer.name}-", dir=args.peer_scratch) as scratch:
+        log_file = open(Path(scratch) / "server.log", "wb")
+        env = dict(os.environ, NO_PROXY="127.0.0.1,localhost", no_proxy="127.0.0.1,localhost")
+        server = subprocess.Popen(peer.command(port, scratch), stdout=log_file, stderr=log_file,
+                                  env=env)
         try:
             import urllib.request
-            for _ in range(300):
+            for _ in range(600):
                 try:
-                    urllib.request.urlopen(f"http://{endpoint}/moto-api/", timeout=1).read()
+                    urllib.request.urlopen(f"http://{endpoint}{peer.ready_path}", timeout=1).read()
                     break
                 except OSError:
                     if server.poll() is not None:
-                        raise RuntimeError("moto_server exited") from None
+                        raise RuntimeError(f"{peer.name} exited; see its log") from None
                     time.sleep(0.1)
             script = Path(scratch) / "client.py"
-            script.write_text(MOTO_CLIENT)
-            env = dict(os.environ, NO_PROXY="127.0.0.1,localhost", no_proxy="127.0.0.1,localhost")
+            script.write_text(AWS_CLIENT)
             command = [str(python), str(script), endpoint, str(size), str(args.threads),
-                       str(args.query_count), str(args.query_secs), str(args.write_secs),
+                       str(args.query_count), str(args.query_secs),
+                       str(args.persistent_write_secs if peer.persistent else args.write_secs),
                        json.dumps(QUERIES), str(server.pid)]
-            log(f"moto N={size}: creating log groups, tagging, querying ...")
+            log(f"{peer.label} N={size}: creating log groups, tagging, querying ...")
             result = subprocess.run(command, capture_output=True, text=True, env=env, check=False)
             if result.returncode != 0:
                 sys.stderr.write(result.stderr[-3000:])
-                raise RuntimeError("the moto client failed")
+                raise RuntimeError(f"the {peer.name} client failed")
             out = json.loads(result.stdout)
             out["memory"] = {"rss_kib": benchlib.status_kib(server.pid, "VmRSS"),
                              "hwm_kib": benchlib.status_kib(server.pid, "VmHWM")}
+            if peer.persistent:
+                out["data_bytes"] = sum(f.stat().st_size
+                                        for f in (Path(scratch) / "data").rglob("*") if f.is_file())
         finally:
             server.terminate()
             try:
@@ -417,43 +502,61 @@ def markdown(summary):
                      f"request against wrk's {wrk_cores * 1e6 / wrk['requests_per_s']:.1f}")
     else:
         lines.append(f"- wrk: skipped ({wrk.get('skipped', 'no rate parsed')})")
-    lines.append("\n### tagd vs moto " + summary["moto_version"] + "\n")
-    lines.append("| N | tagd writes/s | moto writes/s | write ratio | tagd srv µs/write | "
-                 "moto srv µs/write | CPU ratio |")
-    lines.append("|---|---|---|---|---|---|---|")
+    versions = ", ".join(f"{p['label']} {p['version'] or ''}".strip() for p in summary["peers"])
+    lines.append(f"\n### tagd vs {versions}\n")
+    lines.append("| N | peer | tagd writes/s | peer writes/s | write ratio | tagd srv µs/write | "
+                 "peer srv µs/write | CPU ratio |")
+    lines.append("|---|---|---|---|---|---|---|---|")
+    notes = []
     for row in summary["sizes"]:
-        t, mw = row["tagd"], row["moto"]["write"]
-        cells = [
-            f"{row['resources']:,}",
-            f"{t['write_calls_per_s']:,.0f}",
-            f"{mw['calls_per_s']:,.0f}" if mw["calls_per_s"] else "-",
-            fmt_ratio(row["ratios"]["write_throughput"]),
-            fmt(t["write_server_us_per_call"]),
-            fmt(mw["server_us_per_call"]),
-            fmt_ratio(row["ratios"]["write_server_cpu"]),
-        ]
-        lines.append("| " + " | ".join(cells) + " |")
-    lines.append("")
-    lines.append("| N | filter | matches | tagd query p99 ms | moto query p99 ms | p99 ratio | "
-                 "tagd srv µs/query | moto srv µs/query | CPU ratio |")
-    lines.append("|---|---|---|---|---|---|---|---|---|")
-    for row in summary["sizes"]:
-        for label, key, value in QUERIES:
-            t, m = row["tagd"]["queries"][label], row["moto"]["queries"][label]
-            r = row["ratios"]["queries"][label]
+        t = row["tagd"]
+        for peer in summary["peers"]:
+            pw = row["peers"][peer["name"]]["write"]
+            r = row["ratios"][peer["name"]]
             cells = [
                 f"{row['resources']:,}",
-                f"`{key}={value}` ({label})",
-                f"{m['found']}",
-                f"{t['p99_ms']:.2f}",
-                fmt(m["p99_ms"], ".1f"),
-                fmt_ratio(r["p99"]),
-                fmt(t["server_us_per_query"]),
-                fmt(m["server_us_per_query"]),
-                fmt_ratio(r["server_cpu"]),
+                peer["label"],
+                f"{t['write_calls_per_s']:,.0f}",
+                f"{pw['calls_per_s']:,.1f}" if pw["calls_per_s"] else "-",
+                fmt_ratio(r["write_throughput"]),
+                fmt(t["write_server_us_per_call"]),
+                fmt(pw["server_us_per_call"]),
+                fmt_ratio(r["write_server_cpu"]),
             ]
             lines.append("| " + " | ".join(cells) + " |")
+            if not pw.get("all_tagged_in_time", True):
+                fill = pw.get("filled_untimed") or {}
+                bound = "--persistent-write-secs" if "persistent" in peer["name"] else "--write-secs"
+                notes.append(f"{peer['label']} at N={row['resources']:,} tagged {pw['ok']:,} "
+                             f"resources within {bound}; its rate is theirs, and the other "
+                             f"{fill.get('resources', 0):,} were tagged afterwards, untimed, 20 "
+                             f"a call ({fill.get('seconds', 0):.0f} s), for the queries")
     lines.append("")
+    lines.append("| N | peer | filter | matches | tagd query p99 ms | peer query p99 ms | "
+                 "p99 ratio | tagd srv µs/query | peer srv µs/query | CPU ratio |")
+    lines.append("|---|---|---|---|---|---|---|---|---|---|")
+    for row in summary["sizes"]:
+        for peer in summary["peers"]:
+            for label, key, value in QUERIES:
+                t = row["tagd"]["queries"][label]
+                m = row["peers"][peer["name"]]["queries"][label]
+                r = row["ratios"][peer["name"]]["queries"][label]
+                cells = [
+                    f"{row['resources']:,}",
+                    peer["label"],
+                    f"`{key}={value}` ({label})",
+                    f"{m['found']}",
+                    f"{t['p99_ms']:.2f}",
+                    fmt(m["p99_ms"], ".1f"),
+                    fmt_ratio(r["p99"]),
+                    fmt(t["server_us_per_query"]),
+                    fmt(m["server_us_per_query"]),
+                    fmt_ratio(r["server_cpu"]),
+                ]
+                lines.append("| " + " | ".join(cells) + " |")
+    lines.append("")
+    for note in notes:
+        lines.append(f"- {note}")
     for note in summary["skipped"]:
         lines.append(f"- skipped: {note}")
     return "\n".join(lines)
@@ -476,32 +579,39 @@ def main():
     summary = {"machine": benchlib.machine(), "args": vars(args),
                "started_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "skipped": []}
     python, version = ensure_moto(args.venv)
-    summary["moto_version"] = version
+    found, skipped = peers(args, python)
+    summary["skipped"].extend(skipped)
+    summary["peers"] = [
+        {"name": peer.name, "label": peer.label,
+         "version": version if peer.name == "moto" else peer_version(peer.command(0, "")[0])}
+        for peer in found if peer.name in args.peers.split(",") or args.peers == "all"]
+    wanted = {p["name"] for p in summary["peers"]}
+    found = [peer for peer in found if peer.name in wanted]
     summary["ceiling"] = ceiling(args)
     summary["sizes"] = []
     for size in [int(s) for s in args.sizes.split(",") if s]:
         tagd = tagd_side(args, size)
-        moto = moto_side(args, python, size)
-        row = {"resources": size, "tagd": tagd, "moto": moto}
-        row["ratios"] = {
-            "write_throughput": ratio(tagd["write_calls_per_s"], moto["write"]["calls_per_s"]),
-            "write_server_cpu": ratio(moto["write"]["server_us_per_call"], tagd["write_server_us_per_call"]),
-            "queries": {
-                label: {
-                    "p99": ratio(moto["queries"][label]["p99_ms"], tagd["queries"][label]["p99_ms"]),
-                    "server_cpu": ratio(moto["queries"][label]["server_us_per_query"],
-                                        tagd["queries"][label]["server_us_per_query"]),
-                }
-                for label, _, _ in QUERIES
-            },
-        }
+        row = {"resources": size, "tagd": tagd, "peers": {}, "ratios": {}}
+        for peer in found:
+            out = peer_side(args, python, size, peer)
+            row["peers"][peer.name] = out
+            row["ratios"][peer.name] = {
+                "write_throughput": ratio(tagd["write_calls_per_s"], out["write"]["calls_per_s"]),
+                "write_server_cpu": ratio(out["write"]["server_us_per_call"],
+                                          tagd["write_server_us_per_call"]),
+                "queries": {
+                    label: {
+                        "p99": ratio(out["queries"][label]["p99_ms"],
+                                     tagd["queries"][label]["p99_ms"]),
+                        "server_cpu": ratio(out["queries"][label]["server_us_per_query"],
+                                            tagd["queries"][label]["server_us_per_query"]),
+                    }
+                    for label, _, _ in QUERIES
+                },
+            }
         benchlib.write_json(RESULTS / f"{args.tag}-{size}.json", row)
         summary["sizes"].append(row)
         log(f"N={size}: {json.dumps(row['ratios'])}")
-    if shutil.which("fakecloud"):
-        summary["skipped"].append("fakecloud is on PATH, but no driver for it is written yet")
-    else:
-        summary["skipped"].append("fakecloud: no `fakecloud` binary on PATH")
     summary["skipped"].append("PostgreSQL engine: does not exist yet")
     for note in summary["skipped"]:
         log(f"skipped: {note}")

@@ -7,7 +7,8 @@ For each dataset size N (default 10k and 1M resources, ~10 tags each):
   3. the workloads run against it, reads first so W4 lists the dataset as loaded:
        W3 list-id, W4 list-tag at ~0.1% and ~1% (every page one request, paging to the end),
        W5 mix (80% reads / 20% writes), then the /healthz ceiling (first size only), W1 tag,
-       W2 tag-batch (50 resources x 20 tags), W6 untag;
+       W2 tag-batch (50 resources x 20 tags), W6 untag; then, first size only, the Baidu row:
+       bce-bind and bce-tag-resources (bce-auth-v1 signed, 1,000 resources of their own);
   4. RSS after serving, a clean stop, and a second restart-to-ready; then a SIGKILL 2.5 s into
      W1, the restart after it (log replay), a second SIGKILL as soon as that is ready (before
      its first checkpoint: a crash loop), the restart after that, and two more SIGKILLs 1.3
@@ -117,6 +118,16 @@ def run_size(args, size, with_healthz):
         runs["W6 untag"] = tagd_bench(
             server, "untag", RESULTS / f"{prefix}-untag.json",
             connections=args.connections, extra=manifest_arg, **common)
+        if with_healthz:
+            # The Baidu row: bce-auth-v1 signed, on 1,000 resources of its own in `bj` (the
+            # dataset is the Alibaba side's); the binds come first, so the queries find them.
+            bce = ("--resources", "1000")
+            runs["Baidu bce-bind"] = tagd_bench(
+                server, "bce-bind", RESULTS / f"{prefix}-bce-bind.json",
+                connections=args.connections, extra=bce, **common)
+            runs["Baidu bce-tag-resources"] = tagd_bench(
+                server, "bce-tag-resources", RESULTS / f"{prefix}-bce-tag-resources.json",
+                connections=args.connections, extra=bce, **common)
         out["memory_after_all"] = server.memory()
     finally:
         out["stop_seconds"] = server.stop()

@@ -76,14 +76,13 @@ fn main() -> anyhow::Result<()> {
         warmup: args.warmup(),
         duration: args.duration,
         addr,
-        signer: Signer {
-            scheme: args.sign,
-            access_key_id: args.access_key_id.clone(),
-            secret: args.access_key_secret.clone(),
-            region: region.clone(),
-            host: args.endpoint.clone(),
-            v1_key: tagd_aliyun::sign::v1::SigningKey::new(&args.access_key_secret),
-        },
+        signer: Signer::new(
+            args.sign,
+            args.access_key_id.clone(),
+            args.access_key_secret.clone(),
+            region.clone(),
+            args.endpoint.clone(),
+        ),
         targets: Targets {
             pool: ResourcePool { size: pool_size },
             order: args.order,

@@ -19,17 +19,36 @@ use crate::workload::{BceCall, Operation, RpcCall};
 /// Everything that signs requests for one run.
 #[derive(Clone, Debug)]
 pub struct Signer {
-    pub scheme: SignScheme,
-    pub access_key_id: String,
-    pub secret: String,
-    pub region: String,
+    scheme: SignScheme,
+    access_key_id: String,
+    secret: String,
+    region: String,
     /// The `host` header (signed by V3), the endpoint as given: `127.0.0.1:18080`.
-    pub host: String,
-    /// V1's HMAC key, absorbed once (`v1::SigningKey::new(&secret)`).
-    pub v1_key: v1::SigningKey,
+    host: String,
+    /// V1's HMAC key, absorbed once from `secret`.
+    v1_key: v1::SigningKey,
 }
 
 impl Signer {
+    /// `host` is the endpoint as given (`127.0.0.1:18080`): V3 signs it as the `host` header.
+    pub fn new(
+        scheme: SignScheme,
+        access_key_id: String,
+        secret: String,
+        region: String,
+        host: String,
+    ) -> Self {
+        let v1_key = v1::SigningKey::new(&secret);
+        Self {
+            scheme,
+            access_key_id,
+            secret,
+            region,
+            host,
+            v1_key,
+        }
+    }
+
     /// The HTTP request for `operation`, freshly signed now.
     pub fn request(&self, operation: &Operation) -> Request<Full<Bytes>> {
         match operation {
@@ -241,14 +260,13 @@ mod tests {
     const SECRET: &str = "benchsecret000000000000000000";
 
     fn signer(scheme: SignScheme) -> Signer {
-        Signer {
+        Signer::new(
             scheme,
-            access_key_id: "LTAIbench0000000000000000".to_owned(),
-            secret: SECRET.to_owned(),
-            region: "cn-hangzhou".to_owned(),
-            host: "127.0.0.1:18080".to_owned(),
-            v1_key: v1::SigningKey::new(SECRET),
-        }
+            "LTAIbench0000000000000000".to_owned(),
+            SECRET.to_owned(),
+            "cn-hangzhou".to_owned(),
+            "127.0.0.1:18080".to_owned(),
+        )
     }
 
     fn w1_operation() -> Operation {
