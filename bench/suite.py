@@ -90,44 +90,30 @@ def run_size(args, size, with_healthz):
         out["ready_seconds_first_start"] = server.start()
         out["memory_at_ready"] = server.memory()
         log(f"N={size}: ready in {out['ready_seconds_first_start']:.3f} s, {out['memory_at_ready']}")
-        common = {"secs": args.secs, "warmup": args.warmup}
         manifest_arg = ("--manifest", str(data_dir))
-        runs["W3 list-id"] = tagd_bench(
-            server, "list-id", RESULTS / f"{prefix}-list-id.json",
-            connections=args.connections, extra=manifest_arg, **common)
+
+        def run(label, workload, slug=None, connections=args.connections, extra=manifest_arg):
+            runs[label] = tagd_bench(
+                server, workload, RESULTS / f"{prefix}-{slug or workload}.json",
+                connections=connections, extra=extra, secs=args.secs, warmup=args.warmup)
+
+        run("W3 list-id", "list-id")
         for fraction, name in ((0.001, "0.1%"), (0.01, "1%")):
-            runs[f"W4 list-tag {name}"] = tagd_bench(
-                server, "list-tag", RESULTS / f"{prefix}-list-tag-{name.rstrip('%')}.json",
+            run(f"W4 list-tag {name}", "list-tag", f"list-tag-{name.rstrip('%')}",
                 connections=args.w4_connections,
-                extra=(*manifest_arg, "--selectivity", str(fraction)), **common)
-        runs["W5 mix"] = tagd_bench(
-            server, "mix", RESULTS / f"{prefix}-mix.json",
-            connections=args.connections, extra=(*manifest_arg, "--selectivity", "0.001"),
-            **common)
+                extra=(*manifest_arg, "--selectivity", str(fraction)))
+        run("W5 mix", "mix", extra=(*manifest_arg, "--selectivity", "0.001"))
         out["memory_after_reads"] = server.memory()
         if with_healthz:
-            runs["healthz"] = tagd_bench(
-                server, "healthz", RESULTS / f"{prefix}-healthz.json",
-                connections=args.connections, **common)
-        runs["W1 tag"] = tagd_bench(
-            server, "tag", RESULTS / f"{prefix}-tag.json",
-            connections=args.connections, extra=manifest_arg, **common)
-        runs["W2 tag-batch"] = tagd_bench(
-            server, "tag-batch", RESULTS / f"{prefix}-tag-batch.json",
-            connections=args.w2_connections, extra=manifest_arg, **common)
-        runs["W6 untag"] = tagd_bench(
-            server, "untag", RESULTS / f"{prefix}-untag.json",
-            connections=args.connections, extra=manifest_arg, **common)
+            run("healthz", "healthz", extra=())
+        run("W1 tag", "tag")
+        run("W2 tag-batch", "tag-batch", connections=args.w2_connections)
+        run("W6 untag", "untag")
         if with_healthz:
             # The Baidu row: bce-auth-v1 signed, on 1,000 resources of its own in `bj` (the
             # dataset is the Alibaba side's); the binds come first, so the queries find them.
-            bce = ("--resources", "1000")
-            runs["Baidu bce-bind"] = tagd_bench(
-                server, "bce-bind", RESULTS / f"{prefix}-bce-bind.json",
-                connections=args.connections, extra=bce, **common)
-            runs["Baidu bce-tag-resources"] = tagd_bench(
-                server, "bce-tag-resources", RESULTS / f"{prefix}-bce-tag-resources.json",
-                connections=args.connections, extra=bce, **common)
+            run("Baidu bce-bind", "bce-bind", extra=("--resources", "1000"))
+            run("Baidu bce-tag-resources", "bce-tag-resources", extra=("--resources", "1000"))
         out["memory_after_all"] = server.memory()
     finally:
         out["stop_seconds"] = server.stop()
@@ -293,11 +279,14 @@ def targets(sizes_out):
         for k in ("memory_at_ready", "memory_after_reads", "memory_after_all")
     )
     hwm = (big.get("memory_after_all") or {}).get("hwm_kib") or 0
+    # The high-water mark, not only the sampled VmRSS: the peak between samples counts.
+    under = max(rss, hwm) <= 256 * 1024
     verdicts.append({
         "target": f"RSS <= 256 MiB serving 10M bindings (measured at {bindings:,} bindings)",
         "measured": f"VmRSS max {rss / 1024:.0f} MiB, VmHWM {hwm / 1024:.0f} MiB",
-        # The high-water mark, not only the sampled VmRSS: the peak between samples counts.
-        "met": max(rss, hwm) <= 256 * 1024 and bindings >= 10_000_000,
+        # Under the bound at fewer bindings than the target's says nothing of 10M: not judged.
+        # Over it is a miss at any size.
+        "met": (None if under else False) if bindings < 10_000_000 else under,
     })
     more = big["ready_seconds_after_more_crashes"]
     ready = max(big["ready_seconds_first_start"], big["ready_seconds_restart"],
