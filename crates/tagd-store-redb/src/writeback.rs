@@ -27,7 +27,9 @@ impl Writeback {
         let file = File::open(path)?;
         let (stop, stopped) = mpsc::channel::<()>();
         std::thread::Builder::new()
-            .name("tagd-store-writeback".into())
+            // Linux keeps 15 bytes of a thread's name: "tagd-store-writeback" read back as
+            // the writer's "tagd-store-writ", and per-thread CPU figures merged the two.
+            .name("tagd-writeback".into())
             .spawn(move || {
                 while let Err(RecvTimeoutError::Timeout) = stopped.recv_timeout(interval) {
                     if let Err(err) = file.sync_data() {
