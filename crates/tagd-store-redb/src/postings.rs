@@ -214,9 +214,10 @@ impl Chunk {
 
     /// `Ok(i)`: `member` is the i-th; `Err(i)`: it would be.
     ///
-    /// A search of `heads` (a few cache lines), reading a member's bytes only on a tie. Under
-    /// W1 on 10k resources, comparing members' bytes at every step was a third of the writer
-    /// thread: each compare walked the shared type prefix of a member the caches had lost.
+    /// A search of `heads` (a few cache lines), reading a member's bytes only on a tie, where
+    /// the search it replaced compared member bytes at every step, each walking the shared
+    /// type prefix. W2 at 10k took 6–10% less server CPU a call; under W1 the cost is the first
+    /// load of a cold chunk either way (`bench/README.md`, session 11).
     fn position(&self, member: &[u8]) -> Result<usize, usize> {
         let Some(&first) = self.offsets.first() else {
             return Err(0);
