@@ -401,36 +401,46 @@ class Peer:
     """An AWS stand-in that serves the Resource Groups Tagging API over HTTP, driven by the
     same boto3 client script (AWS_CLIENT)."""
 
-    def __init__(self, name, label, command, ready_path, persistent=False):
+    def __init__(self, name, label, version, command, ready_path, persistent=False):
         self.name = name  # the key in the JSON: moto, fakecloud-memory, fakecloud-persistent
         self.label = label  # for the tables
+        self.version = version
         self.command = command  # (port, scratch dir) -> argv
         self.ready_path = ready_path
         self.persistent = persistent
 
 
-def peers(args, python):
-    found = [Peer("moto", "moto", lambda port, scratch: [
+    def summary(self):
+        return {"name": self.name, "label": self.label, "version": self.version,
+                "persistent": self.persistent}
+
+
+def peers(args, python, moto_version):
+    """The stand-ins `--peers` asks for, and notes on those that are missing."""
+    found = [Peer("moto", "moto", moto_version, lambda port, scratch: [
         str(Path(python).parent / "moto_server"), "-H", "127.0.0.1", "-p", str(port)],
         "/moto-api/")]
     skipped = []
     fakecloud = args.fakecloud or shutil.which("fakecloud")
     if fakecloud:
+        result = subprocess.run([fakecloud, "--version"], capture_output=True, text=True,
+                                check=False)
+        version = result.stdout.strip() or None
         base = [fakecloud, "--log-level", "warn"]
-        found.append(Peer("fakecloud-memory", "fakecloud (memory)", lambda port, scratch: [
+        found.append(Peer("fakecloud-memory", "fakecloud (memory)", version, lambda port, scratch: [
             *base, "--addr", f"127.0.0.1:{port}"], "/_fakecloud/health"))
-        found.append(Peer("fakecloud-persistent", "fakecloud (persistent)", lambda port, scratch: [
-            *base, "--addr", f"127.0.0.1:{port}", "--storage-mode", "persistent",
-            "--data-path", str(Path(scratch) / "data")], "/_fakecloud/health", persistent=True))
+        found.append(Peer("fakecloud-persistent", "fakecloud (persistent)", version,
+                          lambda port, scratch: [
+                              *base, "--addr", f"127.0.0.1:{port}", "--storage-mode", "persistent",
+                              "--data-path", str(Path(scratch) / "data")],
+                          "/_fakecloud/health", persistent=True))
     else:
         skipped.append("fakecloud: no `fakecloud` binary on PATH (`cargo install fakecloud`, "
-                       "~35 min here, or --fakecloud PATH)")
+                       "~42 min here, or --fakecloud PATH)")
+    if args.peers != "all":
+        chosen = set(args.peers.split(","))
+        found = [peer for peer in found if peer.name in chosen]
     return found, skipped
-
-
-def peer_version(peer_bin):
-    result = subprocess.run([peer_bin, "--version"], capture_output=True, text=True, check=False)
-    return result.stdout.strip() or None
 
 
 def peer_side(args, python, size, peer):
@@ -531,7 +541,7 @@ def markdown(summary):
             lines.append("| " + " | ".join(cells) + " |")
             if not pw.get("all_tagged_in_time", True):
                 fill = pw.get("filled_untimed") or {}
-                bound = "--persistent-write-secs" if "persistent" in peer["name"] else "--write-secs"
+                bound = "--persistent-write-secs" if peer.get("persistent") else "--write-secs"
                 notes.append(f"{peer['label']} at N={row['resources']:,} tagged {pw['ok']:,} "
                              f"resources within {bound}; its rate is theirs, and the other "
                              f"{fill.get('resources', 0):,} were tagged afterwards, untimed, 20 "
@@ -586,14 +596,9 @@ def main():
     summary = {"machine": benchlib.machine(), "args": vars(args),
                "started_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "skipped": []}
     python, version = ensure_moto(args.venv)
-    found, skipped = peers(args, python)
+    found, skipped = peers(args, python, version)
     summary["skipped"].extend(skipped)
-    summary["peers"] = [
-        {"name": peer.name, "label": peer.label,
-         "version": version if peer.name == "moto" else peer_version(peer.command(0, "")[0])}
-        for peer in found if peer.name in args.peers.split(",") or args.peers == "all"]
-    wanted = {p["name"] for p in summary["peers"]}
-    found = [peer for peer in found if peer.name in wanted]
+    summary["peers"] = [peer.summary() for peer in found]
     summary["ceiling"] = ceiling(args)
     summary["sizes"] = []
     for size in [int(s) for s in args.sizes.split(",") if s]:
