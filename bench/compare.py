@@ -354,6 +354,7 @@ if len(tagged) < size:
     started = time.monotonic()
     _, errors, filled = run_all(fill, started + 4 * write_secs, range(len(chunks)))
     out["write"]["filled_untimed"] = {"resources": len(left), "calls": len(filled),
+                                      "complete": len(filled) == len(chunks),
                                       "seconds": time.monotonic() - started,
                                       "errors": errors[:5]}
 
@@ -542,10 +543,15 @@ def markdown(summary):
             if not pw.get("all_tagged_in_time", True):
                 fill = pw.get("filled_untimed") or {}
                 bound = "--persistent-write-secs" if peer.get("persistent") else "--write-secs"
+                done = (f"were tagged afterwards, untimed, 20 a call "
+                        f"({fill.get('seconds', 0):.0f} s), for the queries")
+                if not fill.get("complete", True):
+                    done = (f"were to be tagged afterwards, untimed, but that fill stopped at "
+                            f"its bound (4x the write bound) after {fill['calls']:,} calls, so "
+                            f"its queries saw fewer resources than tagd's")
                 notes.append(f"{peer['label']} at N={row['resources']:,} tagged {pw['ok']:,} "
                              f"resources within {bound}; its rate is theirs, and the other "
-                             f"{fill.get('resources', 0):,} were tagged afterwards, untimed, 20 "
-                             f"a call ({fill.get('seconds', 0):.0f} s), for the queries")
+                             f"{fill.get('resources', 0):,} {done}")
     lines.append("")
     lines.append("| N | peer | filter | matches | tagd query p99 ms | peer query p99 ms | "
                  "p99 ratio | tagd srv µs/query | peer srv µs/query | CPU ratio |")
