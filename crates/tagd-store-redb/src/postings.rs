@@ -203,13 +203,12 @@ impl Chunk {
         self.bytes.get(at + 2..at + 2 + len).unwrap_or_default()
     }
 
-    /// Whether `member` begins with the prefix every member shares.
-    fn shares_prefix(&self, member: &[u8]) -> bool {
-        let Some(&first) = self.offsets.first() else {
-            return false;
-        };
-        let prefix = self.member_at(first).get(..self.shared).unwrap_or_default();
-        member.starts_with(prefix)
+    /// The bytes every member begins with (none when there is no member).
+    fn prefix(&self) -> &[u8] {
+        self.offsets
+            .first()
+            .and_then(|&first| self.member_at(first).get(..self.shared))
+            .unwrap_or_default()
     }
 
     /// `Ok(i)`: `member` is the i-th; `Err(i)`: it would be.
@@ -219,17 +218,20 @@ impl Chunk {
     /// type prefix. W2 at 10k took 6–10% less server CPU a call; under W1 the cost is the first
     /// load of a cold chunk either way (`bench/README.md`, session 11).
     fn position(&self, member: &[u8]) -> Result<usize, usize> {
-        let Some(&first) = self.offsets.first() else {
-            return Err(0);
-        };
-        if !self.shares_prefix(member) {
+        self.search(member).0
+    }
+
+    /// [`Self::position`], and whether `member` begins with [`Self::prefix`] (so that its head
+    /// is comparable with the others').
+    fn search(&self, member: &[u8]) -> (Result<usize, usize>, bool) {
+        if self.offsets.is_empty() {
+            return (Err(0), false);
+        }
+        let prefix = self.prefix();
+        if !member.starts_with(prefix) {
             // Before or after every member, as the prefixes compare.
-            let prefix = self.member_at(first).get(..self.shared).unwrap_or_default();
-            return if member < prefix {
-                Err(0)
-            } else {
-                Err(self.count())
-            };
+            let at = if member < prefix { 0 } else { self.count() };
+            return (Err(at), false);
         }
         let wanted = head(member, self.shared);
         let tail = member.get(self.shared..).unwrap_or_default();
@@ -245,10 +247,10 @@ impl Chunk {
             match order {
                 std::cmp::Ordering::Less => low = mid + 1,
                 std::cmp::Ordering::Greater => high = mid,
-                std::cmp::Ordering::Equal => return Ok(mid),
+                std::cmp::Ordering::Equal => return (Ok(mid), true),
             }
         }
-        Err(low)
+        (Err(low), true)
     }
 
     /// The byte offset of the i-th entry (the end for `i == count`).
@@ -262,11 +264,9 @@ impl Chunk {
     fn insert(&mut self, member: &[u8]) -> Result<bool, StoreError> {
         let len = u16::try_from(member.len())
             .map_err(|_| StoreError::Engine("tag index member too long".into()))?;
-        let Err(i) = self.position(member) else {
+        let (Err(i), shares) = self.search(member) else {
             return Ok(false);
         };
-        // Before the bytes move: the first member's entry is where the prefix is read.
-        let shares = self.shares_prefix(member);
         let at = self.byte_at(i);
         let add = 2 + member.len();
         let end = self.bytes.len();
