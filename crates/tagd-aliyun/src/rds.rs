@@ -80,9 +80,27 @@ fn resource_type(params: &Params) -> Result<ResourceType, AliyunError> {
     let raw = params
         .get("ResourceType")
         .ok_or_else(|| AliyunError::null_parameter("ResourceType"))?;
-    let known = RESOURCE_TYPES.iter().find(|t| t.eq_ignore_ascii_case(raw));
-    let kind = known.ok_or(error::RESOURCE_TYPE_NOT_FOUND)?;
-    ResourceType::new("ALIYUN", "RDS", kind).ok_or(error::RESOURCE_TYPE_NOT_FOUND)
+    let at = RESOURCE_TYPES
+        .iter()
+        .position(|t| t.eq_ignore_ascii_case(raw))
+        .ok_or(error::RESOURCE_TYPE_NOT_FOUND)?;
+    built_types()
+        .get(at)
+        .cloned()
+        .flatten()
+        .ok_or(error::RESOURCE_TYPE_NOT_FOUND)
+}
+
+/// [`RESOURCE_TYPES`] as `ALIYUN::RDS::…` types, built once: building one per call (a format
+/// and four allocations) was ~2% of a `TagResources` call's CPU in-process.
+fn built_types() -> &'static [Option<ResourceType>] {
+    static BUILT: std::sync::OnceLock<Vec<Option<ResourceType>>> = std::sync::OnceLock::new();
+    BUILT.get_or_init(|| {
+        RESOURCE_TYPES
+            .iter()
+            .map(|kind| ResourceType::new("ALIYUN", "RDS", kind))
+            .collect()
+    })
 }
 
 /// `ResourceId.N`, counted before each id is checked.
