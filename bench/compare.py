@@ -600,15 +600,16 @@ def markdown(summary):
                 ]
                 lines.append("| " + " | ".join(cells) + " |")
     lines.append("")
+    repeat_notes = []
     for row in summary["sizes"]:
         repeats = [
             f"{label}: " + " / ".join(f"{p:.2f}" for p in
                                       row["tagd"]["queries"][label].get("p99_ms_all_repeats") or [])
             for label, _, _ in QUERIES
         ]
-        notes.insert(0, f"tagd's query p99 (ms) in each of its query sets at "
-                        f"N={row['resources']:,}, the median reported: " + "; ".join(repeats))
-    for note in notes:
+        repeat_notes.append(f"tagd's query p99 (ms) in each of its query sets at "
+                            f"N={row['resources']:,}, the median reported: " + "; ".join(repeats))
+    for note in repeat_notes + notes:
         lines.append(f"- {note}")
     for note in summary["skipped"]:
         lines.append(f"- skipped: {note}")
