@@ -10,7 +10,7 @@ struct Reader<'a>(&'a [u8]);
 /// A record whose every byte was checked as UTF-8 at once: its strings are slices of it.
 /// Lengths and counts are bytes below 0x80 (ASCII) unless a string is 128 bytes or longer, so
 /// nearly every tag record passes, and one check of the whole record replaces one per string
-/// (~3% of a 100-match listing's CPU, `bench/README.md`, session 12).
+/// (~4% of a 100-match listing's CPU, `bench/README.md`, session 12).
 struct TextReader<'a> {
     text: &'a str,
     at: usize,
