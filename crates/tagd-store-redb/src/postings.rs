@@ -378,7 +378,7 @@ pub struct PostingCache {
     max_members: usize,
     groups: HashMap<Vec<u8>, BTreeMap<Vec<u8>, Held>, foldhash::fast::RandomState>,
     /// (group, fence) of every chunk changed since the last flush (some may be gone since).
-    changed: Vec<(Vec<u8>, Vec<u8>)>,
+    changed: Changed,
     /// Approximate bytes held; past [`HELD_BYTES`] the flush forgets everything.
     bytes: usize,
     /// Chunks read from the table since [`Self::take_loads`] (by `locate`, and by `remove`
@@ -455,6 +455,91 @@ fn covering<'a>(
         .filter(|(_, h)| h.upper.as_deref().is_none_or(|upper| member < upper))
 }
 
+/// The chunks changed since the last flush, by (group, fence).
+type Changed = Vec<(Vec<u8>, Vec<u8>)>;
+
+/// Adds `member` to the held chunk of `group` that covers it, splitting the chunk past
+/// `max_members`; `false` if no held chunk covers it (nothing changed then). `bytes` and
+/// `changed` are the cache's own.
+fn insert_held(
+    held: &mut BTreeMap<Vec<u8>, Held>,
+    bytes: &mut usize,
+    changed: &mut Changed,
+    max_members: usize,
+    group: &[u8],
+    member: &[u8],
+) -> Result<bool, StoreError> {
+    let Some((fence, h)) = covering(held, member) else {
+        return Ok(false);
+    };
+    if !h.chunk.insert(member)? {
+        return Ok(true);
+    }
+    *bytes += 2 + member.len();
+    if !h.chunk.dirty {
+        h.chunk.dirty = true;
+        changed.push((group.to_vec(), fence.clone()));
+    }
+    if h.chunk.count() <= max_members {
+        return Ok(true);
+    }
+    let (split, mut upper) = h.chunk.split()?;
+    let upper_bound = h.upper.replace(split.clone());
+    upper.dirty = true;
+    *bytes += group.len() + split.len() + HELD_OVERHEAD;
+    changed.push((group.to_vec(), split.clone()));
+    held.insert(
+        split,
+        Held {
+            upper: upper_bound,
+            chunk: upper,
+        },
+    );
+    Ok(true)
+}
+
+/// What [`remove_held`] did.
+enum Removed {
+    /// No held chunk covers the member.
+    NotHeld,
+    /// The member was removed, or was not there; its chunk still has members.
+    Done,
+    /// The member was removed and its chunk, at `fence` with range up to `upper`, is empty
+    /// (still held).
+    Emptied {
+        fence: Vec<u8>,
+        upper: Option<Vec<u8>>,
+    },
+}
+
+/// Removes `member` from the held chunk of `group` that covers it.
+fn remove_held(
+    held: &mut BTreeMap<Vec<u8>, Held>,
+    bytes: &mut usize,
+    changed: &mut Changed,
+    group: &[u8],
+    member: &[u8],
+) -> Removed {
+    let Some((fence, h)) = covering(held, member) else {
+        return Removed::NotHeld;
+    };
+    if !h.chunk.remove(member) {
+        return Removed::Done;
+    }
+    *bytes = bytes.saturating_sub(2 + member.len());
+    if h.chunk.count() > 0 {
+        if !h.chunk.dirty {
+            h.chunk.dirty = true;
+            changed.push((group.to_vec(), fence.clone()));
+        }
+        return Removed::Done;
+    }
+    Removed::Emptied {
+        fence: fence.clone(),
+        upper: h.upper.clone(),
+    }
+}
+
 impl PostingCache {
     /// A cache whose chunks split past `max_members` (tests use small chunks).
     pub fn with_max_members(max_members: usize) -> Self {
@@ -517,6 +602,20 @@ impl PostingCache {
         group: &[u8],
         member: &[u8],
     ) -> Result<(), StoreError> {
+        // A held chunk is found with one lookup of the group and one of the fence; only a
+        // chunk not held yet is looked up again after `locate` loads it.
+        if let Some(held) = self.groups.get_mut(group)
+            && insert_held(
+                held,
+                &mut self.bytes,
+                &mut self.changed,
+                self.max_members,
+                group,
+                member,
+            )?
+        {
+            return Ok(());
+        }
         if !self.locate(table, group, member)? {
             // The group's first chunk.
             let mut chunk = Chunk {
@@ -533,31 +632,18 @@ impl PostingCache {
             return Ok(());
         }
         let held = self.groups.get_mut(group).ok_or_else(corrupt)?;
-        let (fence, h) = covering(held, member).ok_or_else(corrupt)?;
-        if !h.chunk.insert(member)? {
-            return Ok(());
+        if insert_held(
+            held,
+            &mut self.bytes,
+            &mut self.changed,
+            self.max_members,
+            group,
+            member,
+        )? {
+            Ok(())
+        } else {
+            Err(corrupt())
         }
-        self.bytes += 2 + member.len();
-        if !h.chunk.dirty {
-            h.chunk.dirty = true;
-            self.changed.push((group.to_vec(), fence.clone()));
-        }
-        if h.chunk.count() <= self.max_members {
-            return Ok(());
-        }
-        let (split, mut upper) = h.chunk.split()?;
-        let upper_bound = h.upper.replace(split.clone());
-        upper.dirty = true;
-        self.bytes += group.len() + split.len() + HELD_OVERHEAD;
-        self.changed.push((group.to_vec(), split.clone()));
-        held.insert(
-            split,
-            Held {
-                upper: upper_bound,
-                chunk: upper,
-            },
-        );
-        Ok(())
     }
 
     /// Removes `member` from `group`, if it is there.
@@ -567,23 +653,22 @@ impl PostingCache {
         group: &[u8],
         member: &[u8],
     ) -> Result<(), StoreError> {
-        if !self.locate(table, group, member)? {
-            return Ok(());
-        }
-        let held = self.groups.get_mut(group).ok_or_else(corrupt)?;
-        let (fence, h) = covering(held, member).ok_or_else(corrupt)?;
-        if !h.chunk.remove(member) {
-            return Ok(());
-        }
-        self.bytes = self.bytes.saturating_sub(2 + member.len());
-        if h.chunk.count() > 0 {
-            if !h.chunk.dirty {
-                h.chunk.dirty = true;
-                self.changed.push((group.to_vec(), fence.clone()));
+        let mut removed = match self.groups.get_mut(group) {
+            Some(held) => remove_held(held, &mut self.bytes, &mut self.changed, group, member),
+            None => Removed::NotHeld,
+        };
+        if let Removed::NotHeld = removed {
+            if !self.locate(table, group, member)? {
+                return Ok(());
             }
-            return Ok(());
+            let held = self.groups.get_mut(group).ok_or_else(corrupt)?;
+            removed = remove_held(held, &mut self.bytes, &mut self.changed, group, member);
         }
-        let (fence, upper) = (fence.clone(), h.upper.clone());
+        let (fence, upper) = match removed {
+            Removed::Done => return Ok(()),
+            Removed::NotHeld => return Err(corrupt()),
+            Removed::Emptied { fence, upper } => (fence, upper),
+        };
         // The chunk is empty: it leaves the table now (seeks must not find it). Its range falls
         // to the chunk before it; the first chunk instead takes the next one's members.
         table
