@@ -604,16 +604,7 @@ impl PostingCache {
     ) -> Result<(), StoreError> {
         // A held chunk is found with one lookup of the group and one of the fence; only a
         // chunk not held yet is looked up again after `locate` loads it.
-        if let Some(held) = self.groups.get_mut(group)
-            && insert_held(
-                held,
-                &mut self.bytes,
-                &mut self.changed,
-                self.max_members,
-                group,
-                member,
-            )?
-        {
+        if self.insert_if_held(group, member)? {
             return Ok(());
         }
         if !self.locate(table, group, member)? {
@@ -631,18 +622,33 @@ impl PostingCache {
             self.changed.push((group.to_vec(), Vec::new()));
             return Ok(());
         }
-        let held = self.groups.get_mut(group).ok_or_else(corrupt)?;
-        if insert_held(
-            held,
-            &mut self.bytes,
-            &mut self.changed,
-            self.max_members,
-            group,
-            member,
-        )? {
+        if self.insert_if_held(group, member)? {
             Ok(())
         } else {
             Err(corrupt())
+        }
+    }
+
+    /// [`insert_held`] into the group's held chunks; `false` if none covers `member`.
+    fn insert_if_held(&mut self, group: &[u8], member: &[u8]) -> Result<bool, StoreError> {
+        match self.groups.get_mut(group) {
+            Some(held) => insert_held(
+                held,
+                &mut self.bytes,
+                &mut self.changed,
+                self.max_members,
+                group,
+                member,
+            ),
+            None => Ok(false),
+        }
+    }
+
+    /// [`remove_held`] from the group's held chunks.
+    fn remove_if_held(&mut self, group: &[u8], member: &[u8]) -> Removed {
+        match self.groups.get_mut(group) {
+            Some(held) => remove_held(held, &mut self.bytes, &mut self.changed, group, member),
+            None => Removed::NotHeld,
         }
     }
 
@@ -653,16 +659,12 @@ impl PostingCache {
         group: &[u8],
         member: &[u8],
     ) -> Result<(), StoreError> {
-        let mut removed = match self.groups.get_mut(group) {
-            Some(held) => remove_held(held, &mut self.bytes, &mut self.changed, group, member),
-            None => Removed::NotHeld,
-        };
+        let mut removed = self.remove_if_held(group, member);
         if let Removed::NotHeld = removed {
             if !self.locate(table, group, member)? {
                 return Ok(());
             }
-            let held = self.groups.get_mut(group).ok_or_else(corrupt)?;
-            removed = remove_held(held, &mut self.bytes, &mut self.changed, group, member);
+            removed = self.remove_if_held(group, member);
         }
         let (fence, upper) = match removed {
             Removed::Done => return Ok(()),
