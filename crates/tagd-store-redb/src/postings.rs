@@ -15,7 +15,7 @@
 //!
 //! A chunk's bytes are its members in order, each as a big-endian `u16` length and the bytes.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::ops::Bound;
 
 use redb::{ReadableTable, Table};
@@ -376,7 +376,7 @@ const HELD_OVERHEAD: usize = 96;
 /// a split holds both halves, and deleting a chunk holds the chunk before it (`remove`).
 pub struct PostingCache {
     max_members: usize,
-    groups: HashMap<Vec<u8>, BTreeMap<Vec<u8>, Held>, foldhash::fast::RandomState>,
+    groups: HashMap<Vec<u8>, Fences, foldhash::fast::RandomState>,
     /// (group, fence) of every chunk changed since the last flush (some may be gone since).
     changed: Changed,
     /// Approximate bytes held; past [`HELD_BYTES`] the flush forgets everything.
@@ -445,14 +445,68 @@ fn fence_after(
         .map(|found| found.map(|(k, _)| k.value()[group.len()..].to_vec()))
 }
 
+/// The held chunks of one group, by fence, in fence order: a sorted vector searched by
+/// halves. A group holds a few dozen chunks at most between flushes, and a `BTreeMap` walked
+/// each node's keys in turn, a `memcmp` of long shared prefixes per key (`bench/README.md`,
+/// session 12).
+#[derive(Default)]
+struct Fences(Vec<(Vec<u8>, Held)>);
+
+impl Fences {
+    /// Where `fence` is (`Ok`) or would go (`Err`).
+    fn search(&self, fence: &[u8]) -> Result<usize, usize> {
+        self.0.binary_search_by(|(f, _)| f.as_slice().cmp(fence))
+    }
+
+    fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    fn get_mut(&mut self, fence: &[u8]) -> Option<&mut Held> {
+        let at = self.search(fence).ok()?;
+        self.0.get_mut(at).map(|(_, h)| h)
+    }
+
+    /// Holds `held` at `fence`, replacing what was there.
+    fn insert(&mut self, fence: Vec<u8>, held: Held) {
+        match self.search(&fence) {
+            Ok(at) => {
+                if let Some(slot) = self.0.get_mut(at) {
+                    slot.1 = held;
+                }
+            }
+            Err(at) => self.0.insert(at, (fence, held)),
+        }
+    }
+
+    /// Holds `held` at `fence` unless something is held there already.
+    fn insert_new(&mut self, fence: Vec<u8>, held: Held) {
+        if let Err(at) = self.search(&fence) {
+            self.0.insert(at, (fence, held));
+        }
+    }
+
+    fn remove(&mut self, fence: &[u8]) -> Option<Held> {
+        let at = self.search(fence).ok()?;
+        Some(self.0.remove(at).1)
+    }
+
+    /// The last chunk whose fence is before `fence`.
+    fn before_mut(&mut self, fence: &[u8]) -> Option<(&Vec<u8>, &mut Held)> {
+        let at = self.0.partition_point(|(f, _)| f.as_slice() < fence);
+        let (f, h) = self.0.get_mut(at.checked_sub(1)?)?;
+        Some((&*f, h))
+    }
+}
+
 /// The held chunk whose range covers `member`, with its fence.
-fn covering<'a>(
-    held: &'a mut BTreeMap<Vec<u8>, Held>,
-    member: &[u8],
-) -> Option<(&'a Vec<u8>, &'a mut Held)> {
-    held.range_mut::<[u8], _>((Bound::Unbounded, Bound::Included(member)))
-        .next_back()
-        .filter(|(_, h)| h.upper.as_deref().is_none_or(|upper| member < upper))
+fn covering<'a>(held: &'a mut Fences, member: &[u8]) -> Option<(&'a Vec<u8>, &'a mut Held)> {
+    let at = held.0.partition_point(|(f, _)| f.as_slice() <= member);
+    let (fence, h) = held.0.get_mut(at.checked_sub(1)?)?;
+    h.upper
+        .as_deref()
+        .is_none_or(|upper| member < upper)
+        .then_some((&*fence, h))
 }
 
 /// The chunks changed since the last flush, by (group, fence).
@@ -462,7 +516,7 @@ type Changed = Vec<(Vec<u8>, Vec<u8>)>;
 /// `max_members`; `false` if no held chunk covers it (nothing changed then). `bytes` and
 /// `changed` are the cache's own.
 fn insert_held(
-    held: &mut BTreeMap<Vec<u8>, Held>,
+    held: &mut Fences,
     bytes: &mut usize,
     changed: &mut Changed,
     max_members: usize,
@@ -514,7 +568,7 @@ enum Removed {
 
 /// Removes `member` from the held chunk of `group` that covers it.
 fn remove_held(
-    held: &mut BTreeMap<Vec<u8>, Held>,
+    held: &mut Fences,
     bytes: &mut usize,
     changed: &mut Changed,
     group: &[u8],
@@ -590,8 +644,7 @@ impl PostingCache {
         self.groups
             .entry(group.to_vec())
             .or_default()
-            .entry(fence)
-            .or_insert(Held { upper, chunk });
+            .insert_new(fence, Held { upper, chunk });
         Ok(true)
     }
 
@@ -682,9 +735,7 @@ impl PostingCache {
             .bytes
             .saturating_sub(group.len() + fence.len() + HELD_OVERHEAD);
         if !fence.is_empty() {
-            if let Some((_, before)) = held
-                .range_mut::<[u8], _>((Bound::Unbounded, Bound::Excluded(fence.as_slice())))
-                .next_back()
+            if let Some((_, before)) = held.before_mut(&fence)
                 && before.upper.as_deref() == Some(fence.as_slice())
             {
                 before.upper = upper;
@@ -698,7 +749,7 @@ impl PostingCache {
             let chunk = Chunk::from_bytes(bytes)?;
             self.loads += 1;
             self.bytes += chunk.bytes.len() + group.len() + before.len() + HELD_OVERHEAD;
-            held.entry(before).or_insert(Held { upper, chunk });
+            held.insert_new(before, Held { upper, chunk });
             return Ok(());
         }
         let Some(next) = upper else {
