@@ -446,9 +446,11 @@ fn fence_after(
 }
 
 /// The held chunks of one group, by fence, in fence order: a sorted vector searched by
-/// halves. A group holds a few dozen chunks at most between flushes, and a `BTreeMap` walked
-/// each node's keys in turn, a `memcmp` of long shared prefixes per key (`bench/README.md`,
-/// session 12).
+/// halves, where a `BTreeMap` walked each node's keys in turn, a `memcmp` of long shared
+/// prefixes per key (W2 at 10k +6%, `bench/README.md`, session 12). A group of a 10k store
+/// holds a few dozen chunks. A split moves the entries after it (~140 bytes each); the cache's
+/// [`HELD_BYTES`] bound keeps that under ~0.5 MiB, even if a single hot group holds all of
+/// them.
 #[derive(Default)]
 struct Fences(Vec<(Vec<u8>, Held)>);
 
