@@ -494,9 +494,16 @@ impl Fences {
         Some(self.0.remove(at).1)
     }
 
-    /// The last chunk whose fence is before `fence`.
-    fn before_mut(&mut self, fence: &[u8]) -> Option<(&Vec<u8>, &mut Held)> {
-        let at = self.0.partition_point(|(f, _)| f.as_slice() < fence);
+    /// The last held chunk whose fence is before `key` (or at it, if `inclusive`), as
+    /// [`chunk_before`] finds one in the table.
+    fn before_mut(&mut self, key: &[u8], inclusive: bool) -> Option<(&Vec<u8>, &mut Held)> {
+        let at = self
+            .0
+            .partition_point(|(f, _)| match f.as_slice().cmp(key) {
+                std::cmp::Ordering::Less => true,
+                std::cmp::Ordering::Equal => inclusive,
+                std::cmp::Ordering::Greater => false,
+            });
         let (f, h) = self.0.get_mut(at.checked_sub(1)?)?;
         Some((&*f, h))
     }
@@ -504,12 +511,8 @@ impl Fences {
 
 /// The held chunk whose range covers `member`, with its fence.
 fn covering<'a>(held: &'a mut Fences, member: &[u8]) -> Option<(&'a Vec<u8>, &'a mut Held)> {
-    let at = held.0.partition_point(|(f, _)| f.as_slice() <= member);
-    let (fence, h) = held.0.get_mut(at.checked_sub(1)?)?;
-    h.upper
-        .as_deref()
-        .is_none_or(|upper| member < upper)
-        .then_some((&*fence, h))
+    held.before_mut(member, true)
+        .filter(|(_, h)| h.upper.as_deref().is_none_or(|upper| member < upper))
 }
 
 /// The chunks changed since the last flush, by (group, fence).
@@ -738,7 +741,7 @@ impl PostingCache {
             .bytes
             .saturating_sub(group.len() + fence.len() + HELD_OVERHEAD);
         if !fence.is_empty() {
-            if let Some((_, before)) = held.before_mut(&fence)
+            if let Some((_, before)) = held.before_mut(&fence, false)
                 && before.upper.as_deref() == Some(fence.as_slice())
             {
                 before.upper = upper;
