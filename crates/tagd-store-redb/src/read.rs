@@ -96,29 +96,16 @@ pub fn query_within(
     let Some(driver) = driving_filter(q) else {
         return by_scan(&resources, q, &mut budget);
     };
-    let mut types = TypeCache::default();
+    let mut matcher = Matcher::new(&resources, q);
     let mut out = Vec::new();
-    // The `resources` key of each match: the scope, then the index's (type, id) member as is.
-    let mut record_key = scope_prefix(&q.account, &q.region);
-    let scope_len = record_key.len();
     let mut stopped = None;
     let mut each = |member: &[u8]| -> Result<bool, StoreError> {
-        let (rtype, id) = types.type_and_id(member)?;
+        let (rtype, id) = matcher.types.type_and_id(member)?;
         if let Err(resume) = budget.spend(&rtype, &id) {
             stopped = Some(resume);
             return Ok(false);
         }
-        if !q.types.admits(&rtype) {
-            return Ok(true);
-        }
-        record_key.truncate(scope_len);
-        record_key.extend_from_slice(member);
-        let resource = ResourceRef {
-            region: q.region.clone(),
-            resource_type: rtype,
-            id,
-        };
-        if let Some(found) = fetch(&resources, q, &record_key, resource)? {
+        if let Some(found) = matcher.check(member, rtype, id)? {
             out.push(found);
             if out.len() == q.limit {
                 return Ok(false);
@@ -170,6 +157,146 @@ fn driving_filter(q: &ResourceQuery) -> Option<&tagd_core::TagFilter> {
         .iter()
         .find(|f| f.value.is_some())
         .or_else(|| q.tags.first())
+}
+
+/// Reads the records of posting-list members and keeps those that meet the query.
+struct Matcher<'a> {
+    resources: &'a BytesTable,
+    q: &'a ResourceQuery,
+    types: TypeCache,
+    /// The `resources` key of a member: the scope, then the member ((type, id)) as is.
+    record_key: Vec<u8>,
+    scope_len: usize,
+}
+
+impl<'a> Matcher<'a> {
+    fn new(resources: &'a BytesTable, q: &'a ResourceQuery) -> Self {
+        let record_key = scope_prefix(&q.account, &q.region);
+        Self {
+            resources,
+            q,
+            types: TypeCache::default(),
+            scope_len: record_key.len(),
+            record_key,
+        }
+    }
+
+    /// The resource at `member` ((type, id), already parsed) if it meets the query.
+    fn check(
+        &mut self,
+        member: &[u8],
+        resource_type: ResourceType,
+        id: ResourceId,
+    ) -> Result<Option<ResourceTags>, StoreError> {
+        if !self.q.types.admits(&resource_type) {
+            return Ok(None);
+        }
+        self.record_key.truncate(self.scope_len);
+        self.record_key.extend_from_slice(member);
+        let resource = ResourceRef {
+            region: self.q.region.clone(),
+            resource_type,
+            id,
+        };
+        fetch(self.resources, self.q, &self.record_key, resource)
+    }
+}
+
+/// The members of the posting list that drives a query, collected before any record is read,
+/// so that their records can be read by more than one thread ([`fetch_candidates`]).
+pub struct Candidates {
+    bytes: Vec<u8>,
+    ends: Vec<usize>,
+    /// Whether the list may hold members in the query's range after the last one collected.
+    more: bool,
+}
+
+impl Candidates {
+    pub fn len(&self) -> usize {
+        self.ends.len()
+    }
+
+    fn member(&self, i: usize) -> &[u8] {
+        let start = if i == 0 { 0 } else { self.ends[i - 1] };
+        &self.bytes[start..self.ends[i]]
+    }
+
+    /// Where a query resumes after the members collected: `None` when the list has no more.
+    pub fn rest(&self) -> Result<Option<Cursor>, StoreError> {
+        let Some(last) = self.len().checked_sub(1) else {
+            return Ok(None);
+        };
+        if !self.more {
+            return Ok(None);
+        }
+        let (resource_type, id) = TypeCache::default().type_and_id(self.member(last))?;
+        Ok(Some(Cursor {
+            resource_type,
+            id,
+            inclusive: false,
+        }))
+    }
+}
+
+/// For a query driven by a (key, value) posting list (and naming no ids): up to `max` of the
+/// list's members in the query's range, in order. `None` for any other query.
+pub fn candidates(
+    txn: &ReadTransaction,
+    q: &ResourceQuery,
+    max: usize,
+) -> Result<Option<Candidates>, StoreError> {
+    if !q.ids.is_empty() {
+        return Ok(None);
+    }
+    let Some(driver) = driving_filter(q) else {
+        return Ok(None);
+    };
+    let Some(value) = &driver.value else {
+        return Ok(None);
+    };
+    let mut found = Candidates {
+        bytes: Vec::new(),
+        ends: Vec::new(),
+        more: false,
+    };
+    let (lo, hi) = bounds(&[], 0, q.start.as_ref(), &q.types);
+    if lo >= hi || max == 0 {
+        return Ok(Some(found));
+    }
+    let mut group = scope_prefix(&q.account, &q.region);
+    keys::push(&mut group, &driver.key);
+    keys::push(&mut group, value);
+    let table = txn.open_table(TAG_POSTINGS).map_err(table_error)?;
+    postings::scan(&table, &group, &lo, Some(&hi), |member| {
+        if found.ends.len() == max {
+            found.more = true;
+            return Ok::<_, StoreError>(false);
+        }
+        found.bytes.extend_from_slice(member);
+        found.ends.push(found.bytes.len());
+        Ok(true)
+    })?;
+    Ok(Some(found))
+}
+
+/// The resources among `candidates[range]` that meet the query, in order.
+pub fn fetch_candidates(
+    txn: &ReadTransaction,
+    q: &ResourceQuery,
+    candidates: &Candidates,
+    range: std::ops::Range<usize>,
+) -> Result<Vec<ResourceTags>, StoreError> {
+    let resources = txn.open_table(RESOURCES).map_err(table_error)?;
+    let mut matcher = Matcher::new(&resources, q);
+    let mut out = Vec::with_capacity(range.len());
+    for i in range {
+        let member = candidates.member(i);
+        let (rtype, id) = matcher.types.type_and_id(member)?;
+        if let Some(found) = matcher.check(member, rtype, id)? {
+            out.push(found);
+        }
+    }
+    Ok(out)
 }
 
 /// The key range to scan under `base` (whose keys end in (type, id)): the type's keys if the

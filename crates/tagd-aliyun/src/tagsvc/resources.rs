@@ -5,16 +5,17 @@
 use tagd_core::rules::ALIYUN_TAG_LIMITS;
 use tagd_core::service::UntagKeys;
 use tagd_core::{
-    AccountId, ApplyReport, Atomicity, Region, ResourceQuery, ResourceRef, Store, Tag, TagFilter,
-    TagService, TypeFilter, change::ResourceProblem,
+    AccountId, ApplyReport, Atomicity, Region, ResourceQuery, ResourceRef, ResourceTags, Store,
+    Tag, TagFilter, TagService, TypeFilter, change::ResourceProblem,
 };
 
 use super::arn::ArnWriter;
 use super::error::{self, QUOTA_PER_RESOURCE, RESOURCE_NOT_FOUND};
 use super::{Category, arn, next_token, page_size, region, stream_tags, tags_json};
 use crate::error::AliyunError;
+use crate::error::UNAVAILABLE;
 use crate::params::Params;
-use crate::render::{Format, Node, Stream};
+use crate::render::{Format, Node, Stream, stream_items};
 
 /// `ResourceARN.N`, each checked against the request's region and the caller's account.
 fn arns(
@@ -204,18 +205,24 @@ pub async fn list<S: Store>(
         })
         .sum();
     let mut items = Stream::with_capacity(format, estimate);
-    let mut arns = ArnWriter::new(account);
     items.begin_list("TagResources");
-    for found in &page.items {
-        if !found.tags.iter().any(|(k, _)| category.admits(k)) {
-            continue;
+    let account = account.clone();
+    let render = move |out: &mut Stream, found: &[ResourceTags]| {
+        let mut arns = ArnWriter::new(&account);
+        for found in found {
+            if !found.tags.iter().any(|(k, _)| category.admits(k)) {
+                continue;
+            }
+            out.begin_item("TagResources");
+            out.text("ResourceARN", arns.arn(&found.resource));
+            let tags = found.tags.iter().filter(|(k, _)| category.admits(k));
+            stream_tags(out, tags, true);
+            out.end_item("TagResources");
         }
-        items.begin_item("TagResources");
-        items.text("ResourceARN", arns.arn(&found.resource));
-        let tags = found.tags.iter().filter(|(k, _)| category.admits(k));
-        stream_tags(&mut items, tags, true);
-        items.end_item("TagResources");
-    }
+    };
+    stream_items(&mut items, page.items, render)
+        .await
+        .map_err(|_| UNAVAILABLE)?;
     items.end_list();
     Ok(vec![
         ("NextToken", Node::text(page.next_token.unwrap_or_default())),

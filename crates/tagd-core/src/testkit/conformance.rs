@@ -24,6 +24,7 @@ macro_rules! store_conformance {
             query_by_ids, query_by_tags, query_order_and_cursor, query_type_filters,
             account_and_region_isolation, registered_resources, accounts_and_keys,
             token_key_is_stable, concurrent_writers_respect_the_limit, matches_reference_model,
+            long_listings_match_reference_model,
             catalogue_follows_resources, catalogue_filters_and_paging, presets,
             explicit_catalogue_ids_and_quota, explicit_catalogue_delete_unbinds_everywhere,
             explicit_catalogue_is_all_or_nothing_with_resources, a_replace_records_the_uuid);
@@ -723,6 +724,86 @@ pub async fn matches_reference_model<S: Store>(store: S) {
         let want = reference.query(q.clone()).await.expect("ref");
         let got = store.query(q).await.expect("engine");
         assert_eq!(got, want);
+    }
+}
+
+/// Listings of hundreds of matches (an engine may read them in parts, or on more than one
+/// thread), paged with every limit around where it might split them, answer what the reference
+/// answers: with one filter or several, by namespace or exact type, key or (key, value).
+pub async fn long_listings_match_reference_model<S: Store>(store: S) {
+    let reference = super::MemStore::new();
+    let a = account(1);
+    let bcc = ResourceType::new("BCE", "BCC", "INSTANCE").expect("valid type");
+    for batch in 0..14 {
+        let changes: Vec<(ResourceRef, TagOp)> = (batch * 50..batch * 50 + 50)
+            .map(|i| {
+                let t = match i {
+                    i if i % 7 == 0 => &bcc,
+                    i if i % 5 == 0 => &ecs(),
+                    _ => &rds(),
+                };
+                let mut pairs = vec![
+                    ("env", if i % 2 == 0 { "prod" } else { "dev" }.to_owned()),
+                    ("team", format!("t{}", i % 3)),
+                ];
+                if i % 50 == 0 {
+                    pairs.push(("rare", "x".to_owned()));
+                }
+                let op = TagOp::Set(pairs.into_iter().map(|(k, v)| Tag::new(k, v)).collect());
+                (res(t, &format!("r-{i:04}")), op)
+            })
+            .collect();
+        let want = reference
+            .apply(change_set(&a, changes.clone(), Atomicity::AllOrNothing))
+            .await
+            .expect("ref");
+        let got = store
+            .apply(change_set(&a, changes, Atomicity::AllOrNothing))
+            .await
+            .expect("engine");
+        assert_eq!(got, want);
+    }
+    let filter_sets = [
+        vec![filter("env", Some("prod"))],
+        vec![filter("env", Some("prod")), filter("team", Some("t1"))],
+        vec![filter("team", Some("t2")), filter("env", Some("dev"))],
+        vec![filter("rare", Some("x"))],
+        vec![filter("team", None), filter("env", Some("dev"))],
+        vec![filter("env", Some("none"))],
+    ];
+    for tags in filter_sets {
+        for types in [
+            TypeFilter::Namespace("ALIYUN".into()),
+            TypeFilter::Exact(rds()),
+        ] {
+            for limit in [1, 31, 32, 33, 63, 64, 65, 100, 129, 1000] {
+                let mut q = ResourceQuery {
+                    tags: tags.clone(),
+                    types: types.clone(),
+                    limit,
+                    ..query(&a)
+                };
+                for page in 0..12 {
+                    let want = reference.query(q.clone()).await.expect("ref");
+                    let got = store.query(q.clone()).await.expect("engine");
+                    assert_eq!(
+                        ids_of(&got),
+                        ids_of(&want),
+                        "page {page} of {tags:?}, {types:?}, limit {limit}"
+                    );
+                    assert_eq!(got, want);
+                    let Some(last) = got.last() else { break };
+                    if got.len() < limit {
+                        break;
+                    }
+                    q.start = Some(Cursor {
+                        resource_type: last.resource.resource_type.clone(),
+                        id: last.resource.id.clone(),
+                        inclusive: false,
+                    });
+                }
+            }
+        }
     }
 }
 
