@@ -332,8 +332,10 @@ impl Stream {
     }
 }
 
-/// Below this many items a list is rendered on one thread.
-const PARALLEL_ITEMS: usize = 64;
+/// Below this many items a list is rendered on one thread. An item of a Tag service listing
+/// takes ~0.35 µs and a hand-off to the blocking pool and back ~15 µs, so each half must be
+/// well above that (`bench/README.md`, session 13).
+const PARALLEL_ITEMS: usize = 256;
 
 /// The blocking pool would not take the second half of a list: the runtime is shutting down.
 #[derive(Debug)]

@@ -272,10 +272,11 @@ const INLINE_ROWS: usize = 256;
 const CANDIDATES_MAX: usize = 2048;
 
 /// Below this many records a listing reads them on one thread; from it, in two halves at once.
-/// Reading a 500-resource listing's records in halves cut its latency by about a third; at 50
-/// records (a threshold of 32) the hand-off cost more than it saved (`bench/README.md`,
-/// session 13).
-const PARALLEL_ROWS: usize = 64;
+/// A hand-off to the blocking pool and back costs ~15 µs of latency and ~17 µs of CPU here, so
+/// halves must be well above that: a record costs ~1 µs. Reading a 500-resource listing in
+/// halves cut its latency by about a third; splitting a 100-resource one (and its rendering)
+/// cost 54 µs more CPU (`bench/README.md`, session 13).
+const PARALLEL_ROWS: usize = 128;
 
 /// A query driven by a posting list, once its members are collected: their records are read
 /// in two halves at once (the first on the request's thread while it stays within
