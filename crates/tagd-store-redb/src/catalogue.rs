@@ -7,7 +7,7 @@ use tagd_core::{AccountId, StoreError, TypeFilter};
 
 use crate::keys;
 use crate::postings;
-use crate::tables::{KEY_INDEX, PRESET_KEYS, PRESET_VALUES, TAG_POSTINGS, scope_prefix};
+use crate::tables::{KEY_POSTINGS, PRESET_KEYS, PRESET_VALUES, TAG_POSTINGS, scope_prefix};
 use crate::{engine_error, table_error};
 
 type BytesTable = redb::ReadOnlyTable<&'static [u8], &'static [u8]>;
@@ -89,9 +89,11 @@ fn distinct(
 }
 
 pub fn tag_keys(txn: &ReadTransaction, q: &KeyQuery) -> Result<Vec<String>, StoreError> {
-    let table = txn.open_table(KEY_INDEX).map_err(table_error)?;
+    let table = txn.open_table(KEY_POSTINGS).map_err(table_error)?;
     let base = scope_prefix(&q.account, &q.region);
     let types = type_prefix(&q.types);
+    let types_end = keys::prefix_end(&types);
+    // A key group's keys are its chunks; its members hold the types.
     distinct(
         &table,
         &base,
@@ -99,11 +101,7 @@ pub fn tag_keys(txn: &ReadTransaction, q: &KeyQuery) -> Result<Vec<String>, Stor
         &q.matching,
         q.after.as_deref(),
         q.limit,
-        |key_prefix| {
-            let mut probe = key_prefix.to_vec();
-            probe.extend_from_slice(&types);
-            Ok(first_in(&table, &probe, &keys::prefix_end(&probe))?.is_some())
-        },
+        |group| postings::any_in(&table, group, &types, Some(&types_end)),
     )
 }
 

@@ -379,15 +379,16 @@ pub struct PostingCache {
     groups: HashMap<Vec<u8>, Fences, foldhash::fast::RandomState>,
     /// (group, fence) of every chunk changed since the last flush (some may be gone since).
     changed: Changed,
-    /// Approximate bytes held; past [`HELD_BYTES`] the flush forgets everything.
+    /// Approximate bytes held; past `held_bytes` the flush forgets everything.
     bytes: usize,
+    held_bytes: usize,
     /// Chunks read from the table since [`Self::take_loads`] (by `locate`, and by `remove`
     /// for the neighbour of an emptied chunk): what a replay after a crash reads again with a
     /// cold cache (the writer's checkpoint trigger counts them).
     loads: u64,
 }
 
-/// What the cache may hold after a flush.
+/// What the cache may hold after a flush, by default.
 const HELD_BYTES: usize = 8 << 20;
 
 impl Default for PostingCache {
@@ -608,8 +609,22 @@ impl PostingCache {
             groups: HashMap::default(),
             changed: Vec::new(),
             bytes: 0,
+            held_bytes: HELD_BYTES,
             loads: 0,
         }
+    }
+
+    /// A cache that forgets what it holds at a flush past `bytes` (not [`HELD_BYTES`]).
+    pub fn holding(bytes: usize) -> Self {
+        Self {
+            held_bytes: bytes,
+            ..Self::default()
+        }
+    }
+
+    /// Whether it holds more than its budget (the next flush forgets everything).
+    pub fn over_budget(&self) -> bool {
+        self.bytes > self.held_bytes
     }
 
     /// Chunks read from the table since the last call.
@@ -801,7 +816,7 @@ impl PostingCache {
     }
 
     /// Writes every changed chunk to `table`, then forgets what it holds if that has grown
-    /// past [`HELD_BYTES`].
+    /// past its budget ([`HELD_BYTES`] by default).
     pub fn flush(&mut self, table: &mut BytesTable<'_>) -> Result<(), StoreError> {
         for (group, fence) in std::mem::take(&mut self.changed) {
             let Some(h) = self
@@ -822,7 +837,7 @@ impl PostingCache {
                 .map_err(engine_error)?;
             h.chunk.dirty = false;
         }
-        if self.bytes > HELD_BYTES {
+        if self.bytes > self.held_bytes {
             self.clear();
         }
         Ok(())

@@ -9,7 +9,7 @@ use tagd_core::{
 use crate::codec;
 use crate::keys;
 use crate::postings;
-use crate::tables::{KEY_INDEX, RESOURCES, TAG_POSTINGS, resource_key, scope_prefix};
+use crate::tables::{KEY_POSTINGS, RESOURCES, TAG_POSTINGS, resource_key, scope_prefix};
 use crate::{engine_error, table_error};
 
 type BytesTable = ReadOnlyTable<&'static [u8], &'static [u8]>;
@@ -113,37 +113,13 @@ pub fn query_within(
         }
         Ok(true)
     };
-    let mut prefix = scope_prefix(&q.account, &q.region);
-    keys::push(&mut prefix, &driver.key);
-    match &driver.value {
-        Some(value) => {
-            // The (key, value) index is chunked posting lists of (type, id) members.
-            keys::push(&mut prefix, value);
-            let (lo, hi) = bounds(&[], 0, q.start.as_ref(), &q.types);
-            if lo >= hi {
-                return Ok(out);
-            }
-            let table = txn.open_table(TAG_POSTINGS).map_err(table_error)?;
-            postings::scan(&table, &prefix, &lo, Some(&hi), &mut each)?;
-        }
-        None => {
-            let index_prefix_len = prefix.len();
-            let (lo, hi) = bounds(&prefix, index_prefix_len, q.start.as_ref(), &q.types);
-            if lo >= hi {
-                return Ok(out);
-            }
-            let table = txn.open_table(KEY_INDEX).map_err(table_error)?;
-            for entry in table
-                .range(lo.as_slice()..hi.as_slice())
-                .map_err(engine_error)?
-            {
-                let (key, _) = entry.map_err(engine_error)?;
-                if !each(&key.value()[index_prefix_len..])? {
-                    break;
-                }
-            }
-        }
+    let (lo, hi) = bounds(&[], 0, q.start.as_ref(), &q.types);
+    if lo >= hi {
+        return Ok(out);
     }
+    let (table, group) = driving_list(q, driver);
+    let table = txn.open_table(table).map_err(table_error)?;
+    postings::scan(&table, &group, &lo, Some(&hi), &mut each)?;
     if let Some(resume) = stopped {
         return Err(Stopped::Exhausted(out, resume));
     }
@@ -157,6 +133,26 @@ fn driving_filter(q: &ResourceQuery) -> Option<&tagd_core::TagFilter> {
         .iter()
         .find(|f| f.value.is_some())
         .or_else(|| q.tags.first())
+}
+
+/// The posting list of the driving filter: its (key, value) group, or its key's group for a
+/// key-only condition. Both hold (type, id) members.
+fn driving_list(
+    q: &ResourceQuery,
+    driver: &tagd_core::TagFilter,
+) -> (
+    redb::TableDefinition<'static, &'static [u8], &'static [u8]>,
+    Vec<u8>,
+) {
+    let mut group = scope_prefix(&q.account, &q.region);
+    keys::push(&mut group, &driver.key);
+    match &driver.value {
+        Some(value) => {
+            keys::push(&mut group, value);
+            (TAG_POSTINGS, group)
+        }
+        None => (KEY_POSTINGS, group),
+    }
 }
 
 /// Reads the records of posting-list members and keeps those that meet the query.
@@ -238,8 +234,8 @@ impl Candidates {
     }
 }
 
-/// For a query driven by a (key, value) posting list (and naming no ids): up to `max` of the
-/// list's members in the query's range, in order. `None` for any other query.
+/// For a query driven by a posting list (one with a tag condition and no ids): up to `max` of
+/// the list's members in the query's range, in order. `None` for any other query.
 pub fn candidates(
     txn: &ReadTransaction,
     q: &ResourceQuery,
@@ -251,9 +247,6 @@ pub fn candidates(
     let Some(driver) = driving_filter(q) else {
         return Ok(None);
     };
-    let Some(value) = &driver.value else {
-        return Ok(None);
-    };
     let mut found = Candidates {
         bytes: Vec::new(),
         ends: Vec::new(),
@@ -263,10 +256,8 @@ pub fn candidates(
     if lo >= hi || max == 0 {
         return Ok(Some(found));
     }
-    let mut group = scope_prefix(&q.account, &q.region);
-    keys::push(&mut group, &driver.key);
-    keys::push(&mut group, value);
-    let table = txn.open_table(TAG_POSTINGS).map_err(table_error)?;
+    let (table, group) = driving_list(q, driver);
+    let table = txn.open_table(table).map_err(table_error)?;
     postings::scan(&table, &group, &lo, Some(&hi), |member| {
         if found.ends.len() == max {
             found.more = true;

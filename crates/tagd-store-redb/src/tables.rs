@@ -7,13 +7,14 @@
 //! | `access_keys` | access key id | credential record |
 //! | `resources` | (account, region, type, id) | tag set |
 //! | `tag_postings` | (account, region, key, value) ++ fence | a chunk of (type, id) members ([`crate::postings`]) |
-//! | `key_index` | (account, region, key, type, id) | empty |
+//! | `key_postings` | (account, region, key) ++ fence | a chunk of (type, id) members |
 //! | `registered` | (account, region, type, id) | empty |
 //! | `preset_keys` | (account, key) | description |
 //! | `preset_values` | (account, key, value) | description |
 //! | `catalogue` | (account, namespace, key, value) | tag id (u64) |
 //!
-//! Both indexes end in (type, id), so a filter's matches come out in the order pages need.
+//! Both indexes are posting lists of (type, id) members, so a filter's matches come out in the
+//! order pages need.
 
 use redb::TableDefinition;
 use tagd_core::{AccountId, Region, ResourceRef};
@@ -28,13 +29,16 @@ pub const TAG_POSTINGS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("ta
 /// Schema 1's (key, value) index, one key per binding: (account, region, key, value, type, id).
 /// Opening a schema-1 store moves it into `tag_postings`.
 pub const TAG_INDEX_V1: TableDefinition<&[u8], &[u8]> = TableDefinition::new("tag_index");
-pub const KEY_INDEX: TableDefinition<&[u8], &[u8]> = TableDefinition::new("key_index");
+pub const KEY_POSTINGS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("key_postings");
+/// Schemas 1 and 2's key index, one key per binding: (account, region, key, type, id). Opening
+/// such a store moves it into `key_postings`.
+pub const KEY_INDEX_V2: TableDefinition<&[u8], &[u8]> = TableDefinition::new("key_index");
 pub const REGISTERED: TableDefinition<&[u8], &[u8]> = TableDefinition::new("registered");
 pub const PRESET_KEYS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("preset_keys");
 pub const PRESET_VALUES: TableDefinition<&[u8], &[u8]> = TableDefinition::new("preset_values");
 pub const CATALOGUE: TableDefinition<&[u8], &[u8]> = TableDefinition::new("catalogue");
 
-pub const SCHEMA_VERSION: u8 = 2;
+pub const SCHEMA_VERSION: u8 = 3;
 
 /// (account, region, type, id): the key of `resources` and `registered`.
 pub fn resource_key(account: &AccountId, r: &ResourceRef) -> Vec<u8> {
@@ -46,7 +50,7 @@ pub fn resource_key(account: &AccountId, r: &ResourceRef) -> Vec<u8> {
     ])
 }
 
-/// The `tag_postings` groups and members and the `key_index` keys of one resource, built in one buffer: the
+/// The groups and members of one resource in both posting-list indexes, built in one buffer: the
 /// (account, region) prefix and the (type, id) suffix are encoded once, not once per tag.
 pub struct IndexKeys {
     scope: Vec<u8>,
@@ -72,13 +76,13 @@ impl IndexKeys {
         (&self.buf, &self.tail)
     }
 
-    /// (account, region, key, type, id): this resource's `key_index` key.
-    pub fn key(&mut self, key: &str) -> &[u8] {
+    /// ((account, region, key), (type, id)): the `key_postings` group of `key` and this
+    /// resource's member of it.
+    pub fn key(&mut self, key: &str) -> (&[u8], &[u8]) {
         self.buf.clear();
         self.buf.extend_from_slice(&self.scope);
         keys::push(&mut self.buf, key);
-        self.buf.extend_from_slice(&self.tail);
-        &self.buf
+        (&self.buf, &self.tail)
     }
 }
 
@@ -107,22 +111,20 @@ mod tests {
             id: ResourceId::parse("rm-1").expect("id"),
         };
         let mut index = IndexKeys::new(&account, &r);
-        let parts = |extra: &[&str]| {
-            let mut all = vec![account.as_str(), r.region.as_str()];
-            all.extend_from_slice(extra);
-            all.extend_from_slice(&[r.resource_type.as_str(), r.id.as_str()]);
-            keys::tuple(&all)
-        };
+        let key_group = |key: &str| keys::tuple(&[account.as_str(), r.region.as_str(), key]);
         let tail = keys::tuple(&[r.resource_type.as_str(), r.id.as_str()]);
         let group = keys::tuple(&[account.as_str(), r.region.as_str(), "env", "prod"]);
         assert_eq!(
             index.tag("env", "prod"),
             (group.as_slice(), tail.as_slice())
         );
-        assert_eq!(index.key("env"), parts(&["env"]).as_slice());
+        assert_eq!(
+            index.key("env"),
+            (key_group("env").as_slice(), tail.as_slice())
+        );
         // The buffer is reused: a shorter key after a longer one is not polluted.
         let group = keys::tuple(&[account.as_str(), r.region.as_str(), "a\0b", ""]);
         assert_eq!(index.tag("a\0b", ""), (group.as_slice(), tail.as_slice()));
-        assert_eq!(index.key("x"), parts(&["x"]).as_slice());
+        assert_eq!(index.key("x"), (key_group("x").as_slice(), tail.as_slice()));
     }
 }

@@ -31,7 +31,7 @@ use crate::read::TypeCache;
 use crate::syncer::{Failure, SyncJob, failure_of};
 use crate::tables;
 use crate::tables::{
-    ACCESS_KEYS, ACCOUNTS, CATALOGUE, IndexKeys, KEY_INDEX, META, PRESET_KEYS, PRESET_VALUES,
+    ACCESS_KEYS, ACCOUNTS, CATALOGUE, IndexKeys, KEY_POSTINGS, META, PRESET_KEYS, PRESET_VALUES,
     REGISTERED, RESOURCES, TAG_POSTINGS, resource_key,
 };
 use crate::visibility::Visibility;
@@ -175,8 +175,8 @@ pub struct Writer {
     /// The records applied to `open`, to rebuild it if an engine failure aborts it.
     unpublished: Vec<Arc<Record>>,
     visibility: Arc<Visibility>,
-    /// The tag-index chunks the open transaction changed, written to it before it commits.
-    postings: PostingCache,
+    /// The index chunks the open transaction changed, written to it before it commits.
+    postings: IndexCaches,
     /// Where applied batches go to be made durable and answered ([`crate::syncer`]).
     jobs: Option<SyncSender<SyncJob>>,
     /// Log bytes sent to the syncer since the last checkpoint.
@@ -209,7 +209,7 @@ impl Writer {
             open: None,
             unpublished: Vec::new(),
             visibility: Arc::new(Visibility::new(0)),
-            postings: PostingCache::default(),
+            postings: IndexCaches::default(),
             jobs: None,
             wal_bytes: 0,
             seq: 0,
@@ -530,7 +530,7 @@ impl Writer {
 
     fn apply_ops(
         txn: &WriteTransaction,
-        postings: &mut PostingCache,
+        postings: &mut IndexCaches,
         batch: Vec<WriteOp>,
         pending: &mut Vec<Pending>,
         effects: &mut Vec<Effect>,
@@ -543,6 +543,19 @@ impl Writer {
             if let Some(err) = failed {
                 return Err(err);
             }
+        }
+        // A transaction open for many batches (no reader asks for a publish) would otherwise
+        // hold every key chunk it changed until its commit: under W2 at 1M, where nearly every
+        // new key's chunk is another, 244-271 MiB of RSS at the peak against 209-230 before
+        // the key index was posting lists. The (key, value) index's cache is left to the
+        // commit: its hot chunks are met again, and forgetting them after every batch took W2
+        // at 10k down 15-20% (`bench/README.md`, session 13).
+        if tables.postings.keys.over_budget() {
+            tables
+                .postings
+                .keys
+                .flush(&mut tables.key_postings)
+                .map_err(|e| e.to_string())?;
         }
         *effects = std::mem::take(&mut tables.effects);
         Ok(())
@@ -567,10 +580,47 @@ impl Writer {
     }
 }
 
-/// Writes the chunks the cache changed to the transaction, before it commits.
-fn flush_postings(txn: &WriteTransaction, postings: &mut PostingCache) -> Result<(), StoreError> {
+/// The writer's held chunks of the two posting-list indexes: (key, value) groups in
+/// `tag_postings`, key groups in `key_postings`.
+pub struct IndexCaches {
+    tags: PostingCache,
+    keys: PostingCache,
+}
+
+/// What the key index's cache keeps between flushes. A key group holds every resource with the
+/// key (~16,000 chunks for `env` at 1M resources), so chunks held across transactions are
+/// rarely met again; within one they are written once (`bench/README.md`, session 13).
+/// Tests hold a few chunks, so that every store test also flushes key chunks mid-transaction.
+const KEY_CACHE_BYTES: usize = if cfg!(test) { 4 << 10 } else { 2 << 20 };
+
+impl Default for IndexCaches {
+    fn default() -> Self {
+        Self {
+            tags: PostingCache::default(),
+            keys: PostingCache::holding(KEY_CACHE_BYTES),
+        }
+    }
+}
+
+impl IndexCaches {
+    /// Chunks read from the tables since the last call.
+    fn take_loads(&mut self) -> u64 {
+        self.tags.take_loads() + self.keys.take_loads()
+    }
+
+    /// Forgets everything, changes included ([`PostingCache::clear`]).
+    fn clear(&mut self) {
+        self.tags.clear();
+        self.keys.clear();
+    }
+}
+
+/// Writes the chunks the caches changed to the transaction, before it commits.
+fn flush_postings(txn: &WriteTransaction, postings: &mut IndexCaches) -> Result<(), StoreError> {
     let mut table = txn.open_table(TAG_POSTINGS).map_err(engine_error)?;
-    postings.flush(&mut table)
+    postings.tags.flush(&mut table)?;
+    let mut table = txn.open_table(KEY_POSTINGS).map_err(engine_error)?;
+    postings.keys.flush(&mut table)
 }
 
 struct Tables<'txn> {
@@ -578,9 +628,9 @@ struct Tables<'txn> {
     access_keys: Table<'txn, &'static str, &'static [u8]>,
     resources: Table<'txn, &'static [u8], &'static [u8]>,
     tag_postings: Table<'txn, &'static [u8], &'static [u8]>,
-    /// Changes to `tag_postings`, held in memory until [`Self::flush_postings`].
-    postings: &'txn mut PostingCache,
-    key_index: Table<'txn, &'static [u8], &'static [u8]>,
+    key_postings: Table<'txn, &'static [u8], &'static [u8]>,
+    /// Changes to both, held in memory until [`Self::flush_postings`].
+    postings: &'txn mut IndexCaches,
     registered: Table<'txn, &'static [u8], &'static [u8]>,
     preset_keys: Table<'txn, &'static [u8], &'static [u8]>,
     preset_values: Table<'txn, &'static [u8], &'static [u8]>,
@@ -593,15 +643,15 @@ struct Tables<'txn> {
 impl<'txn> Tables<'txn> {
     fn open(
         txn: &'txn WriteTransaction,
-        postings: &'txn mut PostingCache,
+        postings: &'txn mut IndexCaches,
     ) -> Result<Self, redb::TableError> {
         Ok(Self {
             accounts: txn.open_table(ACCOUNTS)?,
             access_keys: txn.open_table(ACCESS_KEYS)?,
             resources: txn.open_table(RESOURCES)?,
             tag_postings: txn.open_table(TAG_POSTINGS)?,
+            key_postings: txn.open_table(KEY_POSTINGS)?,
             postings,
-            key_index: txn.open_table(KEY_INDEX)?,
             registered: txn.open_table(REGISTERED)?,
             preset_keys: txn.open_table(PRESET_KEYS)?,
             preset_values: txn.open_table(PRESET_VALUES)?,
@@ -769,9 +819,10 @@ impl<'txn> Tables<'txn> {
         })
     }
 
-    /// Writes the tag-index changes held in memory to the transaction.
+    /// Writes the index changes held in memory to the transaction.
     fn flush_postings(&mut self) -> Result<(), StoreError> {
-        self.postings.flush(&mut self.tag_postings)
+        self.postings.tags.flush(&mut self.tag_postings)?;
+        self.postings.keys.flush(&mut self.key_postings)
     }
 
     /// The resources of `namespace`, in every region, that carry `key=value`.
@@ -898,9 +949,12 @@ impl<'txn> Tables<'txn> {
                     if v != w {
                         let (group, member) = index.tag(k, v);
                         self.postings
+                            .tags
                             .remove(&mut self.tag_postings, group, member)?;
                         let (group, member) = index.tag(k, w);
-                        self.postings.insert(&self.tag_postings, group, member)?;
+                        self.postings
+                            .tags
+                            .insert(&self.tag_postings, group, member)?;
                     }
                 }
                 (Some((k, _)), Some((n, w))) if n < k => {
@@ -938,11 +992,11 @@ impl<'txn> Tables<'txn> {
         value: &str,
     ) -> Result<(), StoreError> {
         let (group, member) = index.tag(key, value);
-        self.postings.insert(&self.tag_postings, group, member)?;
-        self.key_index
-            .insert(index.key(key), [].as_slice())
-            .map_err(engine_error)?;
-        Ok(())
+        self.postings
+            .tags
+            .insert(&self.tag_postings, group, member)?;
+        let (group, member) = index.key(key);
+        self.postings.keys.insert(&self.key_postings, group, member)
     }
 
     /// Removes a key the resource no longer carries from both indexes.
@@ -954,11 +1008,12 @@ impl<'txn> Tables<'txn> {
     ) -> Result<(), StoreError> {
         let (group, member) = index.tag(key, value);
         self.postings
+            .tags
             .remove(&mut self.tag_postings, group, member)?;
-        self.key_index
-            .remove(index.key(key))
-            .map_err(engine_error)?;
-        Ok(())
+        let (group, member) = index.key(key);
+        self.postings
+            .keys
+            .remove(&mut self.key_postings, group, member)
     }
 
     fn create_account(&mut self, account: &Account, key: &Credential) -> Result<(), StoreError> {
