@@ -770,6 +770,8 @@ pub async fn long_listings_match_reference_model<S: Store>(store: S) {
         vec![filter("rare", Some("x"))],
         vec![filter("team", None), filter("env", Some("dev"))],
         vec![filter("env", Some("none"))],
+        vec![filter("team", None)],
+        vec![filter("env", None), filter("rare", None)],
     ];
     for tags in filter_sets {
         for types in [
