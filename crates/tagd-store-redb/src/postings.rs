@@ -1086,6 +1086,67 @@ mod tests {
         }
     }
 
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+
+        /// A group's held chunks against a sorted map: the empty fence among others that share
+        /// a long prefix, share none, or are prefixes of one another; each fence held with a
+        /// mark of its own, found again by `get_mut` and `before_mut`.
+        #[test]
+        fn fences_find_chunks_as_a_sorted_map_does(
+            ops in proptest::collection::vec(
+                (0u8..3, proptest::collection::vec(
+                    proptest::sample::select(vec![0u8, 1, 0xff]), 0..12)),
+                1..200),
+            prefix in proptest::collection::vec(any::<u8>(), 0..10),
+        ) {
+            let held = |mark: &[u8]| Held { upper: Some(mark.to_vec()), chunk: Chunk::default() };
+            let mut fences = Fences::default();
+            let mut model = std::collections::BTreeMap::new();
+            for (op, tail) in ops {
+                let fence: Vec<u8> = match tail.first() {
+                    None => Vec::new(),
+                    Some(&0xff) => tail.clone(),
+                    Some(_) => prefix.iter().chain(&tail).copied().collect(),
+                };
+                match op {
+                    0 => {
+                        fences.insert(fence.clone(), held(&tail));
+                        model.insert(fence.clone(), tail.clone());
+                    }
+                    1 => {
+                        fences.insert_new(fence.clone(), held(&tail));
+                        model.entry(fence.clone()).or_insert_with(|| tail.clone());
+                    }
+                    _ => {
+                        let gone = fences.remove(&fence).and_then(|h| h.upper);
+                        prop_assert_eq!(gone, model.remove(&fence));
+                    }
+                }
+                prop_assert_eq!(fences.is_empty(), model.is_empty());
+                for (f, mark) in &model {
+                    let got = fences.get_mut(f).and_then(|h| h.upper.clone());
+                    prop_assert_eq!(got.as_ref(), Some(mark));
+                }
+                for key in [fence.as_slice(), tail.as_slice(), prefix.as_slice()] {
+                    for inclusive in [false, true] {
+                        let want = model
+                            .range::<[u8], _>((
+                                Bound::Unbounded,
+                                if inclusive { Bound::Included(key) } else { Bound::Excluded(key) },
+                            ))
+                            .next_back()
+                            .map(|(f, mark)| (f.clone(), mark.clone()));
+                        let got = fences
+                            .before_mut(key, inclusive)
+                            .map(|(f, h)| (f.clone(), h.upper.clone().unwrap_or_default()));
+                        prop_assert_eq!(got, want);
+                    }
+                }
+            }
+        }
+    }
+
     #[test]
     fn the_builder_writes_full_chunks_the_cache_can_change() {
         let dir = tempfile::tempdir().expect("dir");
