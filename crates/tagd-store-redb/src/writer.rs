@@ -543,19 +543,20 @@ impl Writer {
             if let Some(err) = failed {
                 return Err(err);
             }
-        }
-        // A transaction open for many batches (no reader asks for a publish) would otherwise
-        // hold every key chunk it changed until its commit: under W2 at 1M, where nearly every
-        // new key's chunk is another, 244-271 MiB of RSS at the peak against 209-230 before
-        // the key index was posting lists. The (key, value) index's cache is left to the
-        // commit: its hot chunks are met again, and forgetting them after every batch took W2
-        // at 10k down 15-20% (`bench/README.md`, session 13).
-        if tables.postings.keys.over_budget() {
-            tables
-                .postings
-                .keys
-                .flush(&mut tables.key_postings)
-                .map_err(|e| e.to_string())?;
+            // A transaction open for many batches (no reader asks for a publish) would
+            // otherwise hold every key chunk it changed until its commit: under W2 at 1M,
+            // where nearly every new key's chunk is another (a W2 call adds 1,000 keys),
+            // 244-271 MiB of RSS at the peak against 209-230 before the key index was posting
+            // lists. The (key, value) index's cache is left to the commit: its hot chunks are
+            // met again, and forgetting them after every batch took W2 at 10k down 15-20%
+            // (`bench/README.md`, session 13).
+            if tables.postings.keys.over_budget() {
+                tables
+                    .postings
+                    .keys
+                    .flush(&mut tables.key_postings)
+                    .map_err(|e| e.to_string())?;
+            }
         }
         *effects = std::mem::take(&mut tables.effects);
         Ok(())
