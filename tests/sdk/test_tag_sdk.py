@@ -252,6 +252,35 @@ def test_unicode_and_limits_at_the_boundary(tag_account, kind):
     assert api.all_resources(arns=many) == []
 
 
+@pytest.mark.parametrize("kind", SDK_KINDS + ["raw-v1"])
+def test_long_listings_arrive_whole_and_in_order(tag_account, kind):
+    """A listing long enough that tagd reads and renders it in two halves at once (300 resources, one
+    1,000-resource page; key-only and (key, value) filters, JSON and XML) arrives whole, in ARN order,
+    each resource with its own tags."""
+    acct = tag_account
+    api = acct.client(kind)
+    expected = []
+    for batch in range(6):
+        ids = [rid() for _ in range(50)]
+        api.tag_ok([arn("rds", "instance", r) for r in ids], {"long": "1", "batch": f"b{batch}"})
+        expected += [(acct.arn("rds", "instance", r), custom(("long", "1"), ("batch", f"b{batch}"))) for r in ids]
+    expected.sort()
+    pages = []
+    assert api.all_resources(tags={"long": "1"}, page_size=1000, pages_out=pages) == expected
+    assert len(pages) == 1 and pages[0][1] == ""
+    assert api.all_resources(tags={"batch": "b3"}, page_size=1000) == [e for e in expected if ("batch", "b3", "Custom") in e[1]]
+    pages = []
+    assert api.all_resources(tags={"long": "1"}, page_size=130, pages_out=pages) == expected
+    assert [len(items) for items, _ in pages if items] == [130, 130, 40]
+    if kind == "raw-v1":
+        resp = api.raw.v1("ListTagResources", [("RegionId", REGION), ("Tags", json.dumps({"long": "1"})),
+                                               ("PageSize", "1000")], version="2018-08-28", fmt="XML")
+        assert resp.status == 200, resp
+        items = resp.xml().findall("TagResources")
+        assert [x.findtext("ResourceARN") for x in items] == [a for a, _ in expected], resp
+        assert all(sorted(t.findtext("Key") for t in x.findall("Tags")) == ["batch", "long"] for x in items), resp
+
+
 def test_tea_models(tag_account):
     """The Tea models parse tagd's shapes (spec §6 item 13): attributes, not just dicts."""
     acct = tag_account
