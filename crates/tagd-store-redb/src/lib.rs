@@ -157,7 +157,10 @@ impl RedbStore {
             Err(e) => return Err(other(e.to_string())),
         };
         let opened = started.elapsed();
-        init_schema(&db).map_err(|e| other(e.to_string()))?;
+        let mut db = db;
+        if init_schema(&db).map_err(|e| other(e.to_string()))? {
+            compact_after_migration(&mut db, &path);
+        }
         let db = Arc::new(db);
         let schema = started.elapsed();
         let writeback = writeback::Writeback::start(&path, options.writeback)
@@ -383,10 +386,29 @@ fn migrate_key_index(txn: &redb::WriteTransaction) -> Result<(), StoreError> {
     Ok(())
 }
 
+/// Gives back the pages a migration freed (redb keeps a file's size otherwise: the 1M
+/// dataset's store stayed at 4.3 GB after its key index moved, against 2.3 GB loaded fresh).
+/// A failure leaves the store as it was, only larger, so it is logged, not fatal.
+fn compact_after_migration(db: &mut Database, path: &Path) {
+    let size = |p: &Path| std::fs::metadata(p).map(|m| m.len()).unwrap_or(0);
+    let before = size(path);
+    let started = std::time::Instant::now();
+    match db.compact() {
+        Ok(_) => tracing::info!(
+            bytes_before = before,
+            bytes_after = size(path),
+            ms = started.elapsed().as_millis() as u64,
+            "compacted the store after its migration"
+        ),
+        Err(err) => tracing::warn!(error = %err, "could not compact the store after its migration"),
+    }
+}
+
 /// Creates the tables, the schema version and the page-token key on first open; moves a
-/// schema-1 or -2 store to schema 3; refuses a database written by a newer schema.
-fn init_schema(db: &Database) -> Result<(), StoreError> {
+/// schema-1 or -2 store to schema 3 (then returns `true`); refuses a database written by a newer schema.
+fn init_schema(db: &Database) -> Result<bool, StoreError> {
     let txn = db.begin_write().map_err(engine_error)?;
+    let mut migrated = false;
     {
         let mut meta = txn.open_table(META).map_err(table_error)?;
         let version = meta
@@ -404,6 +426,7 @@ fn init_schema(db: &Database) -> Result<(), StoreError> {
                     migrate_tag_index(&txn)?;
                 }
                 migrate_key_index(&txn)?;
+                migrated = true;
                 meta.insert("schema_version", [SCHEMA_VERSION].as_slice())
                     .map_err(engine_error)?;
             }
@@ -428,7 +451,8 @@ fn init_schema(db: &Database) -> Result<(), StoreError> {
         txn.open_table(tables::PRESET_VALUES).map_err(table_error)?;
         txn.open_table(tables::CATALOGUE).map_err(table_error)?;
     }
-    txn.commit().map_err(engine_error)
+    txn.commit().map_err(engine_error)?;
+    Ok(migrated)
 }
 
 impl Store for RedbStore {
