@@ -341,9 +341,10 @@ const PARALLEL_ITEMS: usize = 256;
 #[derive(Debug)]
 pub struct ShuttingDown;
 
-/// Renders `items` into the open list of `out` with `render` (which renders a run of them). A long list is rendered in two
-/// halves at once, the second on tokio's blocking pool (which also frees its items): rendering
-/// was a fifth of a 500-resource listing's CPU (`bench/README.md`, session 13).
+/// Renders `items` into the open list of `out` with `render` (which renders a run of them). A
+/// long list is rendered in two halves at once, the second on tokio's blocking pool (which also
+/// frees its items): rendering was a fifth of a 500-resource listing's CPU (`bench/README.md`,
+/// session 13).
 pub async fn stream_items<T, F>(
     out: &mut Stream,
     mut items: Vec<T>,
