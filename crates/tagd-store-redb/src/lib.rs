@@ -405,7 +405,8 @@ fn compact_after_migration(db: &mut Database, path: &Path) {
 }
 
 /// Creates the tables, the schema version and the page-token key on first open; moves a
-/// schema-1 or -2 store to schema 3 (then returns `true`); refuses a database written by a newer schema.
+/// schema-1 or -2 store to schema 3 (then returns `true`); refuses a database written by a
+/// newer schema.
 fn init_schema(db: &Database) -> Result<bool, StoreError> {
     let txn = db.begin_write().map_err(engine_error)?;
     let mut migrated = false;
