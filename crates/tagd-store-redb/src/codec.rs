@@ -110,30 +110,55 @@ pub fn decode_tags(bytes: &[u8]) -> Result<TagSet, StoreError> {
     // At most 64 tags up front: `n` comes from disk, and a corrupt count must not allocate
     // much. The record's length bounds the text.
     let count = usize::try_from(n.min(64)).unwrap_or(64);
-    let mut tags = TagSet::with_capacity(count, r.0.len());
-    if let Ok(text) = std::str::from_utf8(r.0) {
-        let mut r = TextReader { text, at: 0 };
-        for _ in 0..n {
-            let k = r.str()?;
-            let v = r.str()?;
-            tags.push(k, v);
-        }
-        let uuid = if r.at == text.len() {
-            None
-        } else {
-            Some(r.str()?.to_owned())
-        };
-        return Ok(tags.with_uuid(uuid));
+    let tags = TagSet::with_capacity(count, r.0.len());
+    match std::str::from_utf8(r.0) {
+        Ok(text) => read_pairs(&mut TextReader { text, at: 0 }, n, tags),
+        Err(_) => read_pairs(&mut r, n, tags),
     }
+}
+
+/// Where a record's strings come from: checked one by one ([`Reader`]), or slices of a record
+/// checked as a whole ([`TextReader`]).
+trait Strings<'a> {
+    fn next_str(&mut self) -> Result<&'a str, StoreError>;
+    fn at_end(&self) -> bool;
+}
+
+impl<'a> Strings<'a> for Reader<'a> {
+    fn next_str(&mut self) -> Result<&'a str, StoreError> {
+        self.str()
+    }
+
+    fn at_end(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl<'a> Strings<'a> for TextReader<'a> {
+    fn next_str(&mut self) -> Result<&'a str, StoreError> {
+        self.str()
+    }
+
+    fn at_end(&self) -> bool {
+        self.at == self.text.len()
+    }
+}
+
+/// A record's `n` (key, value) pairs into `tags`, then its uuid if anything follows them.
+fn read_pairs<'a>(
+    r: &mut impl Strings<'a>,
+    n: u64,
+    mut tags: TagSet,
+) -> Result<TagSet, StoreError> {
     for _ in 0..n {
-        let k = r.str()?;
-        let v = r.str()?;
+        let k = r.next_str()?;
+        let v = r.next_str()?;
         tags.push(k, v);
     }
-    let uuid = if r.0.is_empty() {
+    let uuid = if r.at_end() {
         None
     } else {
-        Some(r.str()?.to_owned())
+        Some(r.next_str()?.to_owned())
     };
     Ok(tags.with_uuid(uuid))
 }
