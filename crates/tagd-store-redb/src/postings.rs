@@ -519,6 +519,14 @@ fn covering<'a>(held: &'a mut Fences, member: &[u8]) -> Option<(&'a Vec<u8>, &'a
 /// The chunks changed since the last flush, by (group, fence).
 type Changed = Vec<(Vec<u8>, Vec<u8>)>;
 
+/// Marks the chunk of `group` at `fence` as changed, listing it for the next flush once.
+fn mark_changed(chunk: &mut Chunk, changed: &mut Changed, group: &[u8], fence: &[u8]) {
+    if !chunk.dirty {
+        chunk.dirty = true;
+        changed.push((group.to_vec(), fence.to_vec()));
+    }
+}
+
 /// Adds `member` to the held chunk of `group` that covers it, splitting the chunk past
 /// `max_members`; `false` if no held chunk covers it (nothing changed then). `bytes` and
 /// `changed` are the cache's own.
@@ -537,10 +545,7 @@ fn insert_held(
         return Ok(true);
     }
     *bytes += 2 + member.len();
-    if !h.chunk.dirty {
-        h.chunk.dirty = true;
-        changed.push((group.to_vec(), fence.clone()));
-    }
+    mark_changed(&mut h.chunk, changed, group, fence);
     if h.chunk.count() <= max_members {
         return Ok(true);
     }
@@ -589,10 +594,7 @@ fn remove_held(
     }
     *bytes = bytes.saturating_sub(2 + member.len());
     if h.chunk.count() > 0 {
-        if !h.chunk.dirty {
-            h.chunk.dirty = true;
-            changed.push((group.to_vec(), fence.clone()));
-        }
+        mark_changed(&mut h.chunk, changed, group, fence);
         return Removed::Done;
     }
     Removed::Emptied {
