@@ -479,8 +479,8 @@ impl Store for RedbStore {
 
     /// Starts on the request's thread; a query that examines more than [`INLINE_ROWS`] rows
     /// finishes on the blocking pool, from where it stopped, in the same snapshot. A query
-    /// driven by a (key, value) posting list first collects the list's members, then reads
-    /// their records in two halves at once ([`by_candidates`]).
+    /// with a tag condition first collects its posting list's members ((key, value) or
+    /// key-only), then reads their records in two halves at once ([`by_candidates`]).
     async fn query(&self, query: ResourceQuery) -> Result<Vec<ResourceTags>, StoreError> {
         let txn = self.snapshot().await?;
         let max = query.limit.min(CANDIDATES_MAX);

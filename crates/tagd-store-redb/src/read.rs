@@ -219,12 +219,9 @@ impl Candidates {
 
     /// Where a query resumes after the members collected: `None` when the list has no more.
     pub fn rest(&self) -> Result<Option<Cursor>, StoreError> {
-        let Some(last) = self.len().checked_sub(1) else {
+        let Some(last) = self.len().checked_sub(1).filter(|_| self.more) else {
             return Ok(None);
         };
-        if !self.more {
-            return Ok(None);
-        }
         let (resource_type, id) = TypeCache::default().type_and_id(self.member(last))?;
         Ok(Some(Cursor {
             resource_type,
