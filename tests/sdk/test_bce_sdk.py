@@ -305,6 +305,19 @@ def test_query_full_list(acct, sdk, populated, old):
     assert json.loads(sdk.query_full_list(True, old=old, tagKey="none").raw_data) == {"tagAssociationFulls": []}
 
 
+@pytest.mark.parametrize("old", [False, True], ids=["v2-path", "old-path"])
+def test_query_full_list_repeated_filter_entries_match_once(acct, sdk, populated, old):
+    """Spec §2.9: one row per matching binding; a list filter matches when the binding's field is in the list,
+    so naming a region (or type, or id) twice must not repeat its rows."""
+    i, j = populated
+    for strong in (True, False):
+        rows = rows_of(sdk.query_full_list(strong, old=old, regions=["bj", "bj"]))
+        assert rows == [("env", "prod", "BCC", "bj", i)], rows
+        rows = rows_of(sdk.query_full_list(strong, old=old, regions=["gz", "bj", "gz"], serviceTypes=["EIP", "eip"],
+                                           resourceIds=[j, j]))
+        assert rows == [("team", "core", "EIP", "gz", j)], rows
+
+
 @pytest.mark.parametrize("value,strong", [("TRUE", True), ("True", True), ("FALSE", False), ("false", False)])
 def test_strong_association_is_case_insensitive(acct, sdk, populated, value, strong):
     from baidubce.http import http_methods

@@ -345,7 +345,11 @@ impl<S: Store> Bce<S> {
                 .await
                 .map_err(|e| core_error(&e))?;
         } else {
-            for name in &request.regions {
+            // Each region is read once however often the list names it: a binding matches when
+            // its region is in the list, and gives one row (§2.9).
+            let regions: std::collections::BTreeSet<&str> =
+                request.regions.iter().map(String::as_str).collect();
+            for name in regions {
                 if let Some(region) = Region::parse(name) {
                     let mut in_region = self
                         .service
