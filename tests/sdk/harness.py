@@ -387,8 +387,9 @@ class RawClient:
 
     def v1(self, action, params=None, *, method="POST", fmt="JSON", version=RDS_VERSION, body=None,
            nonce=None, timestamp=None, sign=True, secret=None, ak=None, plus_for_space=False,
-           omit=()) -> RawResponse:
-        """V1 (HMAC-SHA1) request. `params` go in the query, `body` (pairs) in a form body."""
+           omit=(), headers=None) -> RawResponse:
+        """V1 (HMAC-SHA1) request. `params` go in the query, `body` (pairs) in a form body.
+        `headers`: extra HTTP headers (V1 signs none of them)."""
         common = [
             ("Action", action), ("Version", version), ("AccessKeyId", ak or self.ak),
             ("SignatureMethod", "HMAC-SHA1"), ("SignatureVersion", "1.0"),
@@ -402,7 +403,7 @@ class RawClient:
         if sign:
             query.append(("Signature", v1_signature(secret if secret is not None else self.secret, sts)))
         url = f"{self.server.base_url}/?{form_encode(query, plus_for_space)}"
-        headers = {}
+        headers = dict(headers or {})
         data = None
         if body is not None:
             data = form_encode(body_pairs, plus_for_space).encode()
@@ -411,8 +412,9 @@ class RawClient:
         return RawResponse(resp, sts)
 
     def v3(self, action, params=None, *, method="POST", version=RDS_VERSION, body=None, body_bytes=None,
-           content_sha256=None, nonce=None, date=None, secret=None, ak=None) -> RawResponse:
-        """V3 (ACS3-HMAC-SHA256) request. `params` in the query; `body` (pairs) as a form body."""
+           content_sha256=None, nonce=None, date=None, secret=None, ak=None, unsigned=()) -> RawResponse:
+        """V3 (ACS3-HMAC-SHA256) request. `params` in the query; `body` (pairs) as a form body.
+        `unsigned`: header names sent but left out of SignedHeaders."""
         query = _pairs(params)
         if body_bytes is None and body is not None:
             body_bytes = form_encode(_pairs(body)).encode()
@@ -428,7 +430,7 @@ class RawClient:
         }
         if body_bytes is not None:
             headers["content-type"] = "application/x-www-form-urlencoded"
-        signed = sorted(headers)
+        signed = sorted(h for h in headers if h not in unsigned)
         creq = v3_canonical_request(method, query, headers, signed, headers["x-acs-content-sha256"])
         sig = v3_signature(secret if secret is not None else self.secret, creq)
         headers["Authorization"] = (

@@ -409,6 +409,21 @@ def test_v3_unknown_action_and_version(raw):
     assert raw.rows(ids=[r]) == []
 
 
+@pytest.mark.parametrize("left_out", ["x-acs-action", "x-acs-version", "x-acs-date", "x-acs-signature-nonce"])
+def test_v3_headers_that_route_and_protect_must_be_signed(raw, left_out):
+    """§1.4/§1.5: Action and Version come only from x-acs-action/x-acs-version, and the replay window rests
+    on x-acs-date/x-acs-signature-nonce. Unsigned, anyone could swap the action or replay the request with a
+    fresh date and nonce, so a request that leaves one out of SignedHeaders is IncompleteSignature."""
+    r = rid()
+    assert raw.tag([r], [("pre", "1")]).status == 200
+    resp = raw.v3("TagResources", rds_tag_params([r], [("k", "v")]), unsigned=(left_out,))
+    assert_raw_error(resp, 400, "IncompleteSignature")
+    assert raw.rows(ids=[r]) == [(r, "pre", "1")]
+    # The other headers are the client's choice: leaving out accept (Tea signs it) still works.
+    assert raw.v3("TagResources", rds_tag_params([r], [("k", "v")]), unsigned=("accept",)).status == 200
+    assert raw.rows(ids=[r]) == [(r, "k", "v"), (r, "pre", "1")]
+
+
 def test_root_key_signs_v1_and_v3(raw):
     """The root key from the environment works under both signature schemes on the same resource."""
     r = rid()

@@ -18,6 +18,17 @@ use crate::sign::{parse_timestamp, v1, v3};
 /// Allowed distance between a request's timestamp and the server's clock.
 pub const CLOCK_WINDOW_SECS: i64 = 15 * 60;
 
+/// The V3 headers a signature must cover (§1.4: Alibaba requires the `x-acs-*` headers signed).
+/// Action and Version come only from these headers, and the replay window rests on the date and
+/// nonce: left unsigned, anyone could swap the action or replay the request with a fresh date and
+/// nonce. (Every SDK signs them; the Python Tea SDK 0.4.6 signs every header it sends.)
+const V3_MUST_SIGN: [&str; 4] = [
+    "x-acs-action",
+    "x-acs-version",
+    "x-acs-date",
+    "x-acs-signature-nonce",
+];
+
 /// Which scheme signed the request.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Scheme {
@@ -110,6 +121,13 @@ async fn authenticate_v3<S: Store>(
         header(req.headers, "x-acs-date").ok_or_else(|| AliyunError::missing("x-acs-date"))?;
     let nonce = header(req.headers, "x-acs-signature-nonce")
         .ok_or_else(|| AliyunError::missing("x-acs-signature-nonce"))?;
+    if !V3_MUST_SIGN.iter().all(|required| {
+        auth.signed_headers
+            .iter()
+            .any(|name| name.eq_ignore_ascii_case(required))
+    }) {
+        return Err(error::INCOMPLETE_SIGNATURE);
+    }
     let credential = lookup(service, auth.credential).await?;
     let signed_at = check_clock(date, now)?;
     let body_hash = v3::payload_hash(req.body);
