@@ -418,6 +418,14 @@ def test_request_expired_message(acct, offset):
     assert body["message"] == bce_expired_message(ts)
     # time is checked before the signature
     assert_bce_error(raw.call(*WRITE, timestamp=ts, secret="wrong"), "RequestExpired", bce_expired_message(ts))
+    # and before the received request is rebuilt (§4.4: step 3, then step 4 decodes the path and query)
+    for wire in ("tagKey=%ZZ", "tagKey=%C3%28"):
+        req = raw.build("GET", "/v1/tag", [("tagKey", "x")], timestamp=ts)
+        req.wire_query = wire
+        assert_bce_error(raw.send(req), "RequestExpired", bce_expired_message(ts))
+    req = raw.build(*WRITE, timestamp=ts)
+    req.path = "/v1/t%ZZag"
+    assert_bce_error(raw.send(req), "RequestExpired", bce_expired_message(ts))
     unchanged(acct)
 
 

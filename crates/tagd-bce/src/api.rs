@@ -123,6 +123,11 @@ impl<S: Store> Bce<S> {
             .map_err(|e| core_error(&e))?
             .filter(|c| c.enabled)
             .ok_or(codes::INVALID_ACCESS_KEY_ID)?;
+        // §4.4: the time window (step 3) comes before the request is rebuilt from what was
+        // received (step 4), so an expired request is `RequestExpired` even if its URI is not
+        // decodable.
+        let now = (self.clock)();
+        sign::check_time(&auth, now).map_err(|e| BceError::from(&e))?;
         let path = query::decode_path(uri.path()).map_err(|e| BceError::from(&e))?;
         let query = Query::parse(uri.query().unwrap_or("")).map_err(|e| BceError::from(&e))?;
         let received = ReceivedRequest {
@@ -131,7 +136,7 @@ impl<S: Store> Bce<S> {
             query: &query,
             headers,
         };
-        sign::verify(&received, &auth, credential.secret.expose(), (self.clock)())
+        sign::verify(&received, &auth, credential.secret.expose(), now)
             .map_err(|e: AuthError| BceError::from(&e))?;
         handled.account = Some(credential.account_id.as_str().to_owned());
         let operation =
