@@ -347,6 +347,21 @@ def test_unknown_version(raw):
     assert raw.rows(ids=[r]) == []
 
 
+@pytest.mark.parametrize("param", ["Action", "Version"])
+def test_v1_takes_action_and_version_from_its_signed_parameters_only(raw, param):
+    """§1.1/§1.2: V1 carries Action and Version as (signed) parameters; Action is required. The x-acs-*
+    headers every SDK also sends are not signed under V1, so they must not choose the action."""
+    r = rid()
+    headers = {"x-acs-action": "TagResources", "x-acs-version": RDS_VERSION}
+    resp = raw.tag([r], [("k", "v")], omit=(param,), headers=headers)
+    assert_raw_error(resp, 400, "MissingParameter",
+                     f'The input parameter "{param}" that is mandatory for processing this request is not supplied.')
+    assert raw.rows(ids=[r]) == []
+    # With the parameters, the same headers are harmless (the legacy SDK sends both).
+    assert raw.tag([r], [("k", "v")], headers=headers).status == 200
+    assert raw.rows(ids=[r]) == [(r, "k", "v")]
+
+
 def test_action_is_case_insensitive(raw):
     r = rid()
     assert raw.v1("tagresources", rds_tag_params([r], [("a", "1"), ("b", "2")])).status == 200

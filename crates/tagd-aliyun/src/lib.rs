@@ -193,8 +193,9 @@ impl<S: Store> Aliyun<S> {
     }
 }
 
-/// Resolves (Version, Action): from the parameters for V1 (falling back to the `x-acs-*`
-/// headers every SDK also sends), from the headers only for V3 (§1.1).
+/// Resolves (Version, Action): from the parameters for V1, from the headers for V3 (§1.1).
+/// Each comes from what its scheme signs: the `x-acs-*` headers every SDK also sends are not
+/// signed under V1, so they never choose a V1 request's action (§1.2: `Action` is required).
 fn route(
     params: &Params,
     headers: &HeaderMap,
@@ -202,10 +203,7 @@ fn route(
 ) -> Result<Route, (AliyunError, Product)> {
     let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
     let (action, version) = match scheme {
-        Scheme::V1 => (
-            params.get("Action").or_else(|| header("x-acs-action")),
-            params.get("Version").or_else(|| header("x-acs-version")),
-        ),
+        Scheme::V1 => (params.get("Action"), params.get("Version")),
         Scheme::V3 => (header("x-acs-action"), header("x-acs-version")),
     };
     let action = action.ok_or_else(|| (AliyunError::missing("Action"), render::RDS))?;
