@@ -146,6 +146,14 @@ BIND_FAULTS = [
      "InappropriateJSON"),
     ("resource-id-number", _bind(resources=[{"resourceId": 5, "serviceType": "BCC", "region": "bj"}]),
      "InappropriateJSON"),
+    # the first fault in body order (spec §2): tagKey and tagValue come before the resources
+    ("key-empty-before-bad-region", _bind(key="", resources=[{"resourceId": "i-x", "serviceType": "BCC",
+                                                              "region": ""}]), KEY_EMPTY),
+    ("key-invalid-before-bad-id", _bind(key="a#b", resources=[{"resourceId": "", "serviceType": "BCC",
+                                                               "region": "bj"}]), KEY_INVALID),
+    ("value-invalid-before-bad-type", _bind(value="a=b", svc="", resources=[{"resourceId": "i-x",
+                                                                             "serviceType": "", "region": "bj"}]),
+     VALUE_INVALID),
 ]
 
 
@@ -181,6 +189,15 @@ ASSIGN_FAULTS = [
     # the request is all-or-nothing: the first resource (the base binding's resource) keeps its tags
     ("second-resource-bad", {"resources": [_res("i-base", tags=[{"tagKey": "new", "tagValue": "1"}]),
                                            _res("i-2", tags=[{"tagKey": "a#", "tagValue": ""}])]}, KEY_INVALID),
+    # the first fault in body order (spec §2): a resource's fields, then its tags, then the next resource
+    ("first-tags-bad-second-region-bad", {"resources": [_res("i-1", tags=[{"tagKey": "a#", "tagValue": ""}]),
+                                                        _res("i-2", region="")]}, KEY_INVALID),
+    ("first-value-bad-second-id-bad", {"resources": [_res("i-1", tags=[{"tagKey": "k", "tagValue": "a=b"}]),
+                                                     _res("", serviceType="")]}, VALUE_INVALID),
+    ("first-region-bad-second-tags-bad", {"resources": [_res("i-1", region=""),
+                                                        _res("i-2", tags=[{"tagKey": ""}])]}, "InappropriateJSON"),
+    ("own-region-before-own-tags", {"resources": [_res("i-1", region="", tags=[{"tagKey": ""}])]},
+     "InappropriateJSON"),
 ]
 
 

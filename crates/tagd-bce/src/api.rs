@@ -185,6 +185,8 @@ impl<S: Store> Bce<S> {
             Operation::CreateAssociationsByTag | Operation::DeleteAssociationsByTag => {
                 let request: dto::AssociationsByTagRequest = parse(body)?;
                 let tag = Tag::new(request.tag_key.clone(), request.tag_value.clone());
+                // tagKey and tagValue come before the resources in the body (§2).
+                check_tags_in_body_order(scope, std::slice::from_ref(&tag))?;
                 let mut resources = Vec::with_capacity(request.resources.len());
                 for r in &request.resources {
                     let service_type = if r.service_type.is_empty() {
@@ -221,8 +223,11 @@ impl<S: Store> Bce<S> {
                 }
                 let mut replace = Vec::with_capacity(request.resources.len());
                 for r in &request.resources {
+                    // A resource's fields, then its tags, then the next resource (§2).
                     let resource = resource_ref(&r.service_type, &r.region, &r.resource_id)?;
-                    replace.push((resource, core_tags(&r.tags), r.resource_uuid.clone()));
+                    let tags = core_tags(&r.tags);
+                    check_tags_in_body_order(scope, &tags)?;
+                    replace.push((resource, tags, r.resource_uuid.clone()));
                 }
                 service
                     .catalogue_replace(account, scope, replace)
@@ -469,6 +474,22 @@ fn resource_ref(
         resource_type,
         id,
     })
+}
+
+/// The namespace's key and value rules (the core's, not a copy) over `tags`, checked where the
+/// tags stand in the body, so that the first fault in body order is the one reported (§2: a
+/// bad tag before a bad resource that follows it). The core checks them again when it applies.
+fn check_tags_in_body_order(scope: CatalogueScope<'_>, tags: &[Tag]) -> Result<(), BceError> {
+    for (index, tag) in tags.iter().enumerate() {
+        let checked = scope
+            .rules
+            .check_key(&tag.key)
+            .and_then(|()| scope.rules.check_value(&tag.value));
+        if let Err(problem) = checked {
+            return Err(core_error(&CoreError::InvalidTag { index, problem }));
+        }
+    }
+    Ok(())
 }
 
 fn core_tags(tags: &[dto::Tag]) -> Vec<Tag> {
