@@ -362,6 +362,19 @@ def test_v1_takes_action_and_version_from_its_signed_parameters_only(raw, param)
     assert raw.rows(ids=[r]) == [(r, "k", "v")]
 
 
+@pytest.mark.parametrize("method", ["PUT", "DELETE", "PATCH"])
+def test_only_get_and_post(raw, method):
+    """§1.1/§6 item 1: the RPC APIs are GET and POST on `/`. Another method, even correctly signed, is
+    404 InvalidAction.NotFound ("please check your url and method") and changes nothing."""
+    r = rid()
+    assert raw.tag([r], [("pre", "1")]).status == 200
+    assert_raw_error(raw.tag([r], [("k", "v")], method=method), 404, "InvalidAction.NotFound")
+    assert_raw_error(raw.untag([r], all_="true", method=method), 404, "InvalidAction.NotFound")
+    assert_raw_error(raw.v3("TagResources", rds_tag_params([r], [("k", "v")]), method=method),
+                     404, "InvalidAction.NotFound")
+    assert raw.rows(ids=[r]) == [(r, "pre", "1")]
+
+
 def test_action_is_case_insensitive(raw):
     r = rid()
     assert raw.v1("tagresources", rds_tag_params([r], [("a", "1"), ("b", "2")])).status == 200

@@ -143,6 +143,11 @@ impl<S: Store> Aliyun<S> {
             Err((err, product)) => return self.fail(handled, &err, format, product),
         };
         handled.action = Some(route.action.name());
+        // The RPC APIs are GET and POST on `/` (§1.1, §6 item 1); the gateway's answer to
+        // another method is its "check your url and method".
+        if method != Method::GET && method != Method::POST {
+            return self.fail(handled, &error::ACTION_NOT_FOUND, format, route.product);
+        }
         let request = SignedRequest {
             method,
             path: uri.path(),
