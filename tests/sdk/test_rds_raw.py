@@ -494,6 +494,18 @@ def test_xml_escaping(raw):
     assert rows == [{"ResourceId": r, "ResourceType": RDS_TYPE, "TagKey": key, "TagValue": value}]
 
 
+def test_xml_keeps_carriage_returns(raw):
+    """§1.6: an XML answer carries the stored text. XML parsers turn a raw CR (and CR LF) into LF, so a
+    CR must go out as a character reference to come back as itself; tab and LF survive as they are."""
+    r = rid()
+    key, value = "line\r\nbreak", "a\rb\tc\nd"
+    assert raw.tag([r], [(key, value)]).status == 200
+    resp = raw.list_page(ids=[r], fmt="XML")
+    assert resp.status == 200, resp
+    rows = [xml_fields(e) for e in resp.xml().findall("./TagResources/TagResource")]
+    assert rows == [{"ResourceId": r, "ResourceType": RDS_TYPE, "TagKey": key, "TagValue": value}]
+
+
 def test_v1_everything_in_the_form_body(raw):
     """Action, Version, the signature parameters and Signature itself may all travel in the body (§6.2)."""
     r = rid()

@@ -196,10 +196,13 @@ fn write_xml_element(name: &str, node: &Node, out: &mut String) {
     out.push('>');
 }
 
+/// Escapes text for element content. A carriage return is written as `&#13;`: XML parsers turn a
+/// raw CR (and CR LF) into LF, so only the reference comes back as the stored text.
 fn escape_xml(s: &str, out: &mut String) {
     for c in s.chars() {
         match c {
             '&' => out.push_str("&amp;"),
+            '\r' => out.push_str("&#13;"),
             '<' => out.push_str("&lt;"),
             '>' => out.push_str("&gt;"),
             '"' => out.push_str("&quot;"),
@@ -633,6 +636,19 @@ mod tests {
         assert_eq!(
             to_xml("ListTagResourcesResponse", &sample()),
             "<?xml version=\"1.0\" encoding=\"UTF-8\"?><ListTagResourcesResponse><RequestId>R1</RequestId><NextToken></NextToken><TagResources><TagResource><ResourceId>a</ResourceId><TagKey>k&amp;&lt;</TagKey></TagResource><TagResource><ResourceId>b</ResourceId><TagKey>k&amp;&lt;</TagKey></TagResource></TagResources></ListTagResourcesResponse>"
+        );
+    }
+
+    #[test]
+    fn xml_writes_carriage_returns_as_references() {
+        let mut out = String::new();
+        escape_xml("a\r\nb\tc\rd", &mut out);
+        assert_eq!(out, "a&#13;\nb\tc&#13;d");
+        let mut streamed = Stream::new(Format::Xml);
+        streamed.text("TagValue", "x\ry");
+        assert_eq!(
+            streamed.finish(),
+            Node::Rendered("<TagValue>x&#13;y</TagValue>".into())
         );
     }
 
