@@ -59,6 +59,12 @@ TAG_FAULTS = [
     ("key-emoji", [{"tagKey": "a\U0001F600", "tagValue": ""}], KEY_INVALID),
     ("key-latin1", [{"tagKey": "café", "tagValue": ""}], KEY_INVALID),
     ("key-tab", [{"tagKey": "a\tb", "tagValue": ""}], KEY_INVALID),
+    # whitespace outside the charset is not an empty key: it breaks §6 (spec §2.1: only a missing, null or ""
+    # key is TagKeyEmpty)
+    ("key-tab-only", [{"tagKey": "\t", "tagValue": ""}], KEY_INVALID),
+    ("key-newline-only", [{"tagKey": "\n", "tagValue": ""}], KEY_INVALID),
+    ("key-ideographic-space-only", [{"tagKey": "\u3000", "tagValue": ""}], KEY_INVALID),
+    ("key-space-and-tab", [{"tagKey": " \t ", "tagValue": ""}], KEY_INVALID),
     ("value-66-chars", [{"tagKey": "k", "tagValue": "v" * 66}], VALUE_INVALID),
     ("value-66-chinese", [{"tagKey": "k", "tagValue": "值" * 66}], VALUE_INVALID),
     ("value-equals", [{"tagKey": "k", "tagValue": "a=b"}], VALUE_INVALID),

@@ -122,7 +122,7 @@ pub fn rules_for_namespace(namespace: &str) -> &'static RuleSet {
 impl RuleSet {
     /// Checks one key against these rules.
     pub fn check_key(&self, key: &str) -> Result<(), TagRuleError> {
-        if key.trim().is_empty() {
+        if self.key_is_blank(key) {
             return Err(TagRuleError::KeyBlank);
         }
         if key.chars().count() > self.max_key_chars {
@@ -176,6 +176,17 @@ impl RuleSet {
             return Err(TagRuleError::ValueCharset);
         }
         Ok(())
+    }
+
+    /// Whether `key` is no key at all: empty or only whitespace. Under Baidu's charset only the
+    /// space is whitespace; a key of other whitespace (a tab, U+3000) is not empty but outside
+    /// the charset, and is refused as such (bce.md §2.1: only a missing, null or `""` key is
+    /// `TagKeyEmpty`; §6 for the charset).
+    fn key_is_blank(&self, key: &str) -> bool {
+        match self.charset {
+            Charset::Any => key.trim().is_empty(),
+            Charset::BaiduTag => key.chars().all(|c| c == ' '),
+        }
     }
 
     /// Whether `key` names a system tag under these rules.
@@ -275,6 +286,24 @@ mod tests {
         assert_eq!(r.check_key("数据"), Ok(()));
         assert_eq!(r.check_key("a#b"), Err(TagRuleError::KeyCharset));
         assert_eq!(r.check_value("a=b"), Err(TagRuleError::ValueCharset));
+    }
+
+    #[test]
+    fn baidu_blank_keys_are_empty_or_spaces_only() {
+        let r = &BCE_RULES;
+        assert_eq!(r.check_key(""), Err(TagRuleError::KeyBlank));
+        assert_eq!(r.check_key("   "), Err(TagRuleError::KeyBlank));
+        // Other whitespace is outside Baidu's charset: an invalid key, not an empty one.
+        for key in ["\t", "\n", "\u{3000}", " \t ", "\r\n"] {
+            assert_eq!(r.check_key(key), Err(TagRuleError::KeyCharset), "{key:?}");
+        }
+        assert_eq!(r.check_key(" a "), Ok(()));
+        // Alibaba's rules keep calling any whitespace-only key blank.
+        assert_eq!(ALIYUN_RULES.check_key("\t"), Err(TagRuleError::KeyBlank));
+        assert_eq!(
+            ALIYUN_RULES.check_key("\u{3000}"),
+            Err(TagRuleError::KeyBlank)
+        );
     }
 
     #[test]
