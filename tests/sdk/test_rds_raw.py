@@ -5,7 +5,7 @@ import hashlib
 import pytest
 
 from harness import (
-    ERROR_FIELDS, RDS_TYPE, RDS_VERSION, REGION, SIGNATURE_MISMATCH_PREFIX, assert_raw_error, form_encode, rds_tag_params, rid, uid,
+    ERROR_FIELDS, RDS_TYPE, RDS_VERSION, REGION, RawResponse, SIGNATURE_MISMATCH_PREFIX, assert_raw_error, form_encode, rds_tag_params, rid, uid,
     utc_stamp, v1_signature, v1_string_to_sign, v3_canonical_request, v3_signature, xml_fields,
 )
 
@@ -89,6 +89,30 @@ def test_xml_errors(raw, fmt):
         for f in ERROR_FIELDS:
             assert fields.get(f), f"{f} missing/empty in {resp!r}"
         assert fields["Code"] == code, resp
+    assert raw.rows(ids=[r]) == []
+
+
+@pytest.mark.parametrize("where", ["query", "body"])
+@pytest.mark.parametrize("fmt,json_answer", [("JSON", True), ("json", True), ("XML", False), (None, False)])
+def test_unreadable_parameters_answer_in_the_format_asked_for(raw, where, fmt, json_answer):
+    """§6 item 5: Format=JSON gets JSON, even when another parameter does not decode (%FF is not UTF-8)
+    and the request is refused as a whole; without Format it is XML, the documented default."""
+    r = rid()
+    good = [("Action", "TagResources"), ("Version", RDS_VERSION), ("RegionId", REGION),
+            ("ResourceType", "INSTANCE"), ("ResourceId.1", r)] + ([("Format", fmt)] if fmt else [])
+    bad = "Tag.1.Key=%FF&Tag.1.Value=v"
+    if where == "query":
+        resp = raw.session.post(f"{raw.server.base_url}/?{form_encode(good)}&{bad}", timeout=15)
+    else:
+        resp = raw.session.post(f"{raw.server.base_url}/", data=f"{bad}&{form_encode(good)}".encode(),
+                                headers={"Content-Type": "application/x-www-form-urlencoded"}, timeout=15)
+    got = RawResponse(resp)
+    if json_answer:
+        assert_raw_error(got, 400, "InvalidParameter")
+    else:
+        assert got.status == 400 and got.content_type.replace(" ", "").lower() == "text/xml;charset=utf-8", got
+        root = got.xml()
+        assert root.tag == "Error" and xml_fields(root)["Code"] == "InvalidParameter", got
     assert raw.rows(ids=[r]) == []
 
 

@@ -112,9 +112,10 @@ impl<S: Store> Aliyun<S> {
                     .starts_with("application/x-www-form-urlencoded")
             });
         let query = uri.query().unwrap_or("");
+        let form_body = is_form.then_some(&body[..]);
         // V1 signs query and body together; only V3 with a form body needs the query alone
         // (V3 signs the query, the body only through its hash).
-        let parsed = Params::parse(query, is_form.then_some(&body[..])).and_then(|all| {
+        let parsed = Params::parse(query, form_body).and_then(|all| {
             let query_only = if is_form && scheme == Scheme::V3 {
                 Params::parse(query, None)?
             } else {
@@ -125,7 +126,9 @@ impl<S: Store> Aliyun<S> {
         let format = match (&parsed, scheme) {
             (_, Scheme::V3) => Format::Json,
             (Ok((all, _)), Scheme::V1) => Format::from_param(all.get("Format")),
-            (Err(_), Scheme::V1) => Format::Xml,
+            (Err(_), Scheme::V1) => {
+                Format::from_param(params::first_readable(query, form_body, "Format").as_deref())
+            }
         };
         let mut handled = Handled {
             response: Response::new(Bytes::new()),

@@ -173,6 +173,18 @@ impl Params {
     }
 }
 
+/// The first parameter `name` among the `&`-separated pieces of `query` and `form_body` that
+/// decode on their own, for a request whose parameters as a whole do not ([`Params::parse`]
+/// failed): its error still goes out in the `Format` it asked for (spec aliyun.md §6 item 5).
+pub fn first_readable(query: &str, form_body: Option<&[u8]>, name: &str) -> Option<String> {
+    let body = form_body.map(String::from_utf8_lossy);
+    query
+        .split('&')
+        .chain(body.iter().flat_map(|body| body.split('&')))
+        .filter_map(|piece| Params::parse(piece, None).ok())
+        .find_map(|piece| piece.get(name).map(str::to_owned))
+}
+
 /// The part of `name` after `<prefix>.`, if `name` starts with it.
 fn strip_list_prefix<'a>(name: &'a str, prefix: &str) -> Option<&'a str> {
     name.strip_prefix(prefix)?.strip_prefix('.')
@@ -320,6 +332,26 @@ mod tests {
             assert_eq!(params.get("Tag.2.Key"), Some("team a*"));
             assert_eq!(params.get("Tag.2.Value"), Some("数据~/+="));
         }
+    }
+
+    #[test]
+    fn first_readable_skips_the_pieces_that_do_not_decode() {
+        let query = "Tag.1.Key=%FF&Format=json";
+        assert!(Params::parse(query, None).is_err());
+        assert_eq!(
+            first_readable(query, None, "Format").as_deref(),
+            Some("json")
+        );
+        let body: &[u8] = b"Format=%FF&x=\xFF&Format=JSON";
+        assert_eq!(
+            first_readable("a=%FF", Some(body), "Format").as_deref(),
+            Some("JSON")
+        );
+        assert_eq!(
+            first_readable("Format", None, "Format").as_deref(),
+            Some("")
+        );
+        assert_eq!(first_readable("a=%FF", None, "Format"), None);
     }
 
     #[test]
