@@ -353,6 +353,20 @@ def test_missing_signature(raw):
     assert raw.rows(ids=[r]) == []
 
 
+@pytest.mark.parametrize("where", ["query", "body"])
+def test_empty_signature_is_a_missing_signature(raw, where):
+    """§6 item 3: a missing signature is IncompleteSignature; `Signature=` carries none either (V3 refuses
+    an empty Signature= field the same way), so it is not compared and answered SignatureDoesNotMatch."""
+    r = rid()
+    params = rds_tag_params([r], [("k", "v")])
+    if where == "query":
+        resp = raw.v1("TagResources", params + [("Signature", "")], sign=False)
+    else:
+        resp = raw.v1("TagResources", params, body=[("Signature", "")], sign=False)
+    assert_raw_error(resp, 400, "IncompleteSignature")
+    assert raw.rows(ids=[r]) == []
+
+
 def test_unknown_access_key(raw):
     resp = raw.tag([rid()], [("k", "v")], ak="LTAI" + uid(20))
     assert_raw_error(resp, 404, "InvalidAccessKeyId.NotFound")

@@ -81,8 +81,10 @@ async fn authenticate_v1<S: Store>(
     now: OffsetDateTime,
 ) -> Result<Credential, AliyunError> {
     let params = req.all;
+    // `Signature=` carries no signature either (V3 refuses an empty `Signature=` field alike).
     let signature = params
         .get(v1::SIGNATURE_PARAM)
+        .filter(|signature| !signature.is_empty())
         .ok_or(error::INCOMPLETE_SIGNATURE)?;
     if params
         .get("SignatureMethod")
