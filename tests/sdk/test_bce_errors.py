@@ -202,6 +202,13 @@ ASSIGN_FAULTS = [
                                                      _res("", serviceType="")]}, VALUE_INVALID),
     ("first-region-bad-second-tags-bad", {"resources": [_res("i-1", region=""),
                                                         _res("i-2", tags=[{"tagKey": ""}])]}, "InappropriateJSON"),
+    # tagd keeps one value per key on a resource (docs/baidu.md): a set that names two values of one key cannot
+    # be bound exactly, so it fails (spec §2.8 "bound to exactly those tags", §7.4 "must then fail")
+    ("key-twice-two-values", {"resources": [_res(tags=[{"tagKey": "env", "tagValue": "prod"},
+                                                      {"tagKey": "env", "tagValue": "dev"}])]}, "InappropriateJSON"),
+    ("second-resource-key-twice", {"resources": [_res("i-1"), _res("i-2", tags=[{"tagKey": "k", "tagValue": ""},
+                                                                                {"tagKey": "k", "tagValue": "1"}])]},
+     "InappropriateJSON"),
     ("own-region-before-own-tags", {"resources": [_res("i-1", region="", tags=[{"tagKey": ""}])]},
      "InappropriateJSON"),
 ]

@@ -253,6 +253,11 @@ def test_create_and_assign_one_value_per_key(acct, sdk):
                             "tags": [{"tagKey": "env", "tagValue": "dev"}]}])
     assert rows_of(sdk.query_full_list(True)) == [("env", "dev", "BCC", "bj", i)]
     assert tags_of(sdk.list_tags()) == [("env", "dev"), ("env", "prod")]
+    # the same tag twice in one set is one tag (spec §2: duplicates inside one request count once)
+    sdk.create_and_assign([{"resourceId": i, "serviceType": "BCC", "region": "bj",
+                            "tags": [{"tagKey": "env", "tagValue": "prod"}, {"tagKey": "team", "tagValue": ""},
+                                     {"tagKey": "env", "tagValue": "prod"}]}])
+    assert rows_of(sdk.query_full_list(True)) == [("env", "prod", "BCC", "bj", i), ("team", "", "BCC", "bj", i)]
 
 
 # --- queryFullList ------------------------------------------------------------------------------------------

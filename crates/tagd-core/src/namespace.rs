@@ -2,6 +2,9 @@
 //! delete catalogue tags, bind and unbind them, replace a resource's tag set, and read
 //! resources across every region. Each call is one atomic change set.
 
+use std::collections::BTreeMap;
+use std::collections::btree_map::Entry;
+
 use crate::account::AccountId;
 use crate::change::{
     Atomicity, CatalogueChange, CatalogueTag, ChangeSet, ResourceChange, ResourceProblem, TagOp,
@@ -210,6 +213,7 @@ impl<S: Store> TagService<S> {
         let mut changes = Vec::with_capacity(resources.len());
         for (resource, tags, uuid) in resources {
             check_tags(scope.rules, &tags)?;
+            check_one_value_per_key(&tags)?;
             create.extend(tags.iter().cloned());
             changes.push(ResourceChange {
                 resource,
@@ -251,5 +255,45 @@ impl<S: Store> TagService<S> {
             out.extend(self.store().query(query).await?);
         }
         Ok(out)
+    }
+}
+
+/// A resource's replacement set must be one the resource can carry exactly: one value per key.
+/// The same tag twice is one tag; two values of one key would leave one of them out silently
+/// (bce.md §2.8: the resource is bound to exactly the tags sent), so they are refused.
+fn check_one_value_per_key(tags: &[Tag]) -> Result<(), CoreError> {
+    let mut values: BTreeMap<&str, &str> = BTreeMap::new();
+    for tag in tags {
+        match values.entry(tag.key.as_str()) {
+            Entry::Vacant(slot) => {
+                slot.insert(tag.value.as_str());
+            }
+            Entry::Occupied(seen) if *seen.get() != tag.value => {
+                return Err(CoreError::DuplicateTagKey {
+                    key: tag.key.clone(),
+                });
+            }
+            Entry::Occupied(_) => {}
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_replacement_set_has_one_value_per_key() {
+        let tags = |pairs: &[(&str, &str)]| -> Vec<Tag> {
+            pairs.iter().map(|(k, v)| Tag::new(*k, *v)).collect()
+        };
+        assert!(check_one_value_per_key(&[]).is_ok());
+        assert!(check_one_value_per_key(&tags(&[("a", "1"), ("b", "1"), ("a", "1")])).is_ok());
+        let refused = check_one_value_per_key(&tags(&[("a", "1"), ("b", ""), ("b", "2")]));
+        assert!(
+            matches!(&refused, Err(CoreError::DuplicateTagKey { key }) if key == "b"),
+            "{refused:?}"
+        );
     }
 }
