@@ -228,10 +228,7 @@ async fn list_tag_resources<S: Store>(
             .key
             .filter(|k| !k.trim().is_empty())
             .ok_or(error::KEY_BLANK)?;
-        filters.push(TagFilter {
-            key,
-            value: t.value,
-        });
+        filters.push(TagFilter::new(key, t.value));
     }
     if ids.is_empty() && filters.is_empty() {
         return Err(AliyunError::missing("ResourceId.N or Tag.N.Key"));

@@ -276,10 +276,11 @@ impl<S: Store> Bce<S> {
             None => None,
         };
         // Narrow the read by the index as far as the filters allow (key, or key and value).
-        let key_filter = filter.tags.tag_key.as_ref().map(|k| TagFilter {
-            key: k.clone(),
-            value: filter.tags.tag_value.clone(),
-        });
+        let key_filter = filter
+            .tags
+            .tag_key
+            .as_ref()
+            .map(|k| TagFilter::new(k.clone(), filter.tags.tag_value.clone()));
         let found = self
             .service
             .catalogue_resources(
@@ -340,13 +341,7 @@ impl<S: Store> Bce<S> {
             .iter()
             .map(|t| ((t.key.as_str(), t.value.as_str()), t.id))
             .collect();
-        let filters: Vec<TagFilter> = key
-            .map(|k| TagFilter {
-                key: k.to_owned(),
-                value: value.map(str::to_owned),
-            })
-            .into_iter()
-            .collect();
+        let filters: Vec<TagFilter> = key.map(|k| TagFilter::new(k, value)).into_iter().collect();
         let mut found = Vec::new();
         if request.regions.is_empty() {
             found = self

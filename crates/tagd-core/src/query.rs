@@ -4,12 +4,53 @@ use crate::account::AccountId;
 use crate::model::{Region, ResourceId, ResourceRef, ResourceType};
 use crate::tagset::TagSet;
 
-/// One tag condition: the key, and the value when one is required.
+/// One tag condition: the key, and the values one of which it must carry.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct TagFilter {
     pub key: String,
-    /// `None` means "carries this key, with any value".
-    pub value: Option<String>,
+    /// The values OR'ed (AWS RGTA's `{"Key": k, "Values": [a, b]}`); empty means "carries this
+    /// key, with any value".
+    pub values: Vec<String>,
+}
+
+impl TagFilter {
+    /// Carries `key`, with any value.
+    pub fn key(key: impl Into<String>) -> Self {
+        Self {
+            key: key.into(),
+            values: Vec::new(),
+        }
+    }
+
+    /// Carries `key` = `value`.
+    pub fn pair(key: impl Into<String>, value: impl Into<String>) -> Self {
+        Self {
+            key: key.into(),
+            values: vec![value.into()],
+        }
+    }
+
+    /// `key` = `value` if there is a value, else `key` with any value.
+    pub fn new(key: impl Into<String>, value: Option<impl Into<String>>) -> Self {
+        match value {
+            Some(value) => Self::pair(key, value),
+            None => Self::key(key),
+        }
+    }
+
+    /// The one value required, when exactly one is.
+    pub fn single_value(&self) -> Option<&str> {
+        match self.values.as_slice() {
+            [value] => Some(value),
+            _ => None,
+        }
+    }
+
+    /// Whether `tags` carry the key with one of the values (any value if none is given).
+    pub fn matches(&self, tags: &TagSet) -> bool {
+        tags.get(&self.key)
+            .is_some_and(|have| self.values.is_empty() || self.values.iter().any(|v| v == have))
+    }
 }
 
 /// Which resource types a query covers.
@@ -19,6 +60,10 @@ pub enum TypeFilter {
     Exact(ResourceType),
     /// Every type of one namespace (`ALIYUN`): a dialect sees only its own cloud's resources.
     Namespace(String),
+    /// Every type of one product of a namespace: `AWS::EC2::*` for RGTA's `ec2` filter.
+    Product { namespace: String, product: String },
+    /// A type any of these admit (RGTA's `ResourceTypeFilters` are OR'ed); empty admits none.
+    AnyOf(Vec<TypeFilter>),
 }
 
 impl TypeFilter {
@@ -26,6 +71,10 @@ impl TypeFilter {
         match self {
             TypeFilter::Exact(want) => want == t,
             TypeFilter::Namespace(ns) => t.namespace() == ns,
+            TypeFilter::Product { namespace, product } => {
+                t.namespace() == namespace && t.product() == product
+            }
+            TypeFilter::AnyOf(any) => any.iter().any(|f| f.admits(t)),
         }
     }
 }
@@ -53,9 +102,9 @@ impl Cursor {
 
 /// Resources of one account in one region, filtered, in (type, id) order.
 ///
-/// Semantics (spec aliyun.md §2.3): `ids` are OR'ed, `tags` are AND'ed, both together are
-/// intersected; an empty list means no condition of that kind. Resources without tags are never
-/// returned.
+/// Semantics (spec aliyun.md §2.3): `ids` are OR'ed, `tags` are AND'ed (the values of one tag
+/// filter OR'ed, aws-rgta.md §2.3), both together are intersected; an empty list means no
+/// condition of that kind. Resources without tags are never returned.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ResourceQuery {
     pub account: AccountId,
@@ -72,11 +121,7 @@ pub struct ResourceQuery {
 impl ResourceQuery {
     /// Whether a resource with these tags satisfies every tag condition.
     pub fn tags_match(&self, tags: &TagSet) -> bool {
-        !tags.is_empty()
-            && self
-                .tags
-                .iter()
-                .all(|f| tags.matches(&f.key, f.value.as_deref()))
+        !tags.is_empty() && self.tags.iter().all(|f| f.matches(tags))
     }
 }
 

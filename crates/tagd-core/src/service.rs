@@ -10,7 +10,7 @@ use crate::change::{ApplyReport, Atomicity, ChangeSet, ResourceChange, ResourceP
 use crate::error::CoreError;
 use crate::model::{ResourceId, ResourceRef, ResourceType, Tag};
 use crate::page::{TokenCodec, fingerprint};
-use crate::query::{Cursor, ResourceQuery, ResourceTags, TagFilter, TypeFilter};
+use crate::query::{Cursor, ResourceQuery, ResourceTags, TypeFilter};
 use crate::rules::{CallLimits, RuleSet, rules_for_namespace};
 use crate::store::Store;
 
@@ -479,23 +479,21 @@ fn catalogue_scope(
     key: Option<&str>,
     matching: &TextMatch,
 ) -> [u8; 32] {
-    let types = match types {
-        TypeFilter::Exact(t) => format!("type={t}"),
-        TypeFilter::Namespace(ns) => format!("ns={ns}"),
-    };
+    let mut type_parts = Vec::new();
+    push_types(&mut type_parts, types);
     let matching = match matching {
         TextMatch::Any => "any".to_owned(),
         TextMatch::Exact(s) => format!("={s}"),
         TextMatch::Prefix(p) => format!("^{p}"),
     };
-    fingerprint(&[
+    let mut parts = vec![
         kind,
         account.as_str(),
         region.map_or("", crate::model::Region::as_str),
-        &types,
-        key.unwrap_or("\u{0}"),
-        &matching,
-    ])
+    ];
+    parts.extend(type_parts.iter().map(String::as_str));
+    parts.extend([key.unwrap_or("\u{0}"), matching.as_str()]);
+    fingerprint(&parts)
 }
 
 /// Checks every tag in order: for each, the key then the value (the first fault wins).
@@ -573,10 +571,7 @@ fn query_scope(kind: &str, query: &ResourceQuery) -> [u8; 32] {
         query.account.as_str().to_owned(),
         query.region.as_str().to_owned(),
     ];
-    parts.push(match &query.types {
-        TypeFilter::Exact(t) => format!("type={t}"),
-        TypeFilter::Namespace(ns) => format!("ns={ns}"),
-    });
+    push_types(&mut parts, &query.types);
     let mut ids: Vec<&(ResourceType, ResourceId)> = query.ids.iter().collect();
     ids.sort_unstable();
     ids.dedup();
@@ -585,19 +580,61 @@ fn query_scope(kind: &str, query: &ResourceQuery) -> [u8; 32] {
         parts.push(t.as_str().to_owned());
         parts.push(id.as_str().to_owned());
     }
-    let mut tags: Vec<&TagFilter> = query.tags.iter().collect();
-    tags.sort_by(|a, b| (&a.key, &a.value).cmp(&(&b.key, &b.value)));
+    // Each filter's values as a set, the filters sorted: the same conditions in another order
+    // are the same query.
+    let mut tags: Vec<(&str, Vec<&str>)> = query
+        .tags
+        .iter()
+        .map(|f| {
+            let mut values: Vec<&str> = f.values.iter().map(String::as_str).collect();
+            values.sort_unstable();
+            values.dedup();
+            (f.key.as_str(), values)
+        })
+        .collect();
+    tags.sort();
     parts.push(format!("tags={}", tags.len()));
-    for tag in tags {
-        parts.push(tag.key.clone());
-        parts.push(
-            tag.value
-                .clone()
-                .map_or_else(|| "\u{0}".to_owned(), |v| format!("={v}")),
-        );
+    for (key, values) in tags {
+        parts.push(key.to_owned());
+        match values.as_slice() {
+            [] => parts.push("\u{0}".to_owned()),
+            [value] => parts.push(format!("={value}")),
+            many => {
+                parts.push(format!("values={}", many.len()));
+                parts.extend(many.iter().map(|v| format!("={v}")));
+            }
+        }
     }
     let refs: Vec<&str> = parts.iter().map(String::as_str).collect();
     fingerprint(&refs)
+}
+
+/// The type filter's part of [`query_scope`]; an `AnyOf`'s members in a fixed order.
+fn push_types(parts: &mut Vec<String>, types: &TypeFilter) {
+    match types {
+        TypeFilter::Exact(t) => parts.push(format!("type={t}")),
+        TypeFilter::Namespace(ns) => parts.push(format!("ns={ns}")),
+        TypeFilter::Product { namespace, product } => {
+            parts.push(format!("product={namespace}::{product}"));
+        }
+        TypeFilter::AnyOf(any) => {
+            let mut members: Vec<Vec<String>> = any
+                .iter()
+                .map(|f| {
+                    let mut member = Vec::new();
+                    push_types(&mut member, f);
+                    member
+                })
+                .collect();
+            members.sort();
+            members.dedup();
+            parts.push(format!("any={}", members.len()));
+            for member in members {
+                parts.push(format!("member={}", member.len()));
+                parts.extend(member);
+            }
+        }
+    }
 }
 
 #[cfg(all(test, feature = "testkit"))]
@@ -606,6 +643,56 @@ mod tests {
     use crate::change::{ChangeSet, ResourceChange};
     use crate::model::Region;
     use crate::testkit::MemStore;
+
+    /// A page token is bound to its query's conditions: the same values of a filter in another
+    /// order, or the same types, are the same query; other values or types are not.
+    #[test]
+    fn query_scope_sees_values_and_types_as_sets() {
+        use crate::query::TagFilter;
+        let rds = ResourceType::new("ALIYUN", "RDS", "INSTANCE").expect("type");
+        let product = |p: &str| TypeFilter::Product {
+            namespace: "ALIYUN".into(),
+            product: p.into(),
+        };
+        let q = |values: &[&str], types: TypeFilter| ResourceQuery {
+            account: AccountId::parse("1000000000000001").expect("account"),
+            region: Region::parse("cn-hangzhou").expect("region"),
+            types,
+            ids: Vec::new(),
+            tags: vec![
+                TagFilter {
+                    key: "env".into(),
+                    values: values.iter().map(|v| (*v).to_owned()).collect(),
+                },
+                TagFilter::key("team"),
+            ],
+            start: None,
+            limit: 0,
+        };
+        let ns = || TypeFilter::Namespace("ALIYUN".into());
+        let scope = |query: &ResourceQuery| query_scope("rows", query);
+        let ab = scope(&q(&["a", "b"], ns()));
+        assert_eq!(ab, scope(&q(&["b", "a", "b"], ns())), "values are a set");
+        for other in [&["a"][..], &[], &["a", "c"], &["a", "b", "c"]] {
+            assert_ne!(ab, scope(&q(other, ns())), "{other:?}");
+        }
+        let mut filters_swapped = q(&["a", "b"], ns());
+        filters_swapped.tags.reverse();
+        assert_eq!(ab, scope(&filters_swapped), "filters are a set");
+        let any = |members: Vec<TypeFilter>| scope(&q(&["a"], TypeFilter::AnyOf(members)));
+        let both = any(vec![product("ECS"), TypeFilter::Exact(rds.clone())]);
+        assert_eq!(
+            both,
+            any(vec![TypeFilter::Exact(rds.clone()), product("ECS")])
+        );
+        assert_ne!(both, any(vec![product("ECS")]));
+        assert_ne!(both, any(vec![product("RDS"), product("ECS")]));
+        assert_ne!(any(vec![]), scope(&q(&["a"], ns())));
+        assert_ne!(
+            scope(&q(&["a"], product("RDS"))),
+            scope(&q(&["a"], TypeFilter::Exact(rds)))
+        );
+    }
 
     /// Row paging returns every (resource, tag) row exactly once, in order, whatever the number
     /// of tags per resource and the page size (resources are read in growing chunks).
@@ -654,10 +741,7 @@ mod tests {
                     region: region.clone(),
                     types: TypeFilter::Exact(rtype.clone()),
                     ids: Vec::new(),
-                    tags: vec![TagFilter {
-                        key: "k0".into(),
-                        value: None,
-                    }],
+                    tags: vec![crate::query::TagFilter::key("k0")],
                     start: None,
                     limit: 0,
                 };

@@ -201,15 +201,6 @@ impl TagSet {
         self.ends = kept.ends;
     }
 
-    /// Whether this set carries `key` (with `value`, when one is given).
-    pub fn matches(&self, key: &str, value: Option<&str>) -> bool {
-        match (self.get(key), value) {
-            (Some(_), None) => true,
-            (Some(have), Some(want)) => have == want,
-            (None, _) => false,
-        }
-    }
-
     /// The set after `op`, or why the resource cannot take it. System tags (per `rules`) are
     /// never removed by `RemoveAll`/`Replace` and do not count against the per-resource limit.
     pub fn apply(&self, op: &TagOp, rules: &RuleSet) -> Result<TagSet, ResourceProblem> {
@@ -441,14 +432,5 @@ mod tests {
             .apply(&TagOp::Remove(vec!["zz".into()]), &ALIYUN_RULES)
             .expect("ok");
         assert_eq!(after, set(2));
-    }
-
-    #[test]
-    fn matches_key_only_and_key_value() {
-        let s = set(1);
-        assert!(s.matches("k00", None));
-        assert!(s.matches("k00", Some("v")));
-        assert!(!s.matches("k00", Some("w")));
-        assert!(!s.matches("zz", None));
     }
 }

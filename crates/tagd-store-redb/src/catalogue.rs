@@ -48,14 +48,34 @@ fn match_range(base: &[u8], m: &TextMatch, after: Option<&str>) -> (Vec<u8>, Vec
     (lo, hi)
 }
 
-/// The start of every (type, id) tail whose type `types` admits.
-fn type_prefix(types: &TypeFilter) -> Vec<u8> {
+/// The ranges of (type, id) tails whose types `types` admits: one for an exact type, a
+/// namespace or a product, one per member of an `AnyOf`.
+fn type_ranges(types: &TypeFilter) -> Vec<(Vec<u8>, Vec<u8>)> {
     let mut probe = Vec::new();
     match types {
         TypeFilter::Exact(t) => keys::push(&mut probe, t.as_str()),
         TypeFilter::Namespace(ns) => keys::push_open(&mut probe, &format!("{ns}::")),
+        TypeFilter::Product { namespace, product } => {
+            keys::push_open(&mut probe, &format!("{namespace}::{product}::"));
+        }
+        TypeFilter::AnyOf(any) => return any.iter().flat_map(type_ranges).collect(),
     }
-    probe
+    let end = keys::prefix_end(&probe);
+    vec![(probe, end)]
+}
+
+/// Whether the posting list `group` of `table` has a member in one of `ranges`.
+fn any_in_ranges(
+    table: &BytesTable,
+    group: &[u8],
+    ranges: &[(Vec<u8>, Vec<u8>)],
+) -> Result<bool, StoreError> {
+    for (lo, hi) in ranges {
+        if postings::any_in(table, group, lo, Some(hi))? {
+            return Ok(true);
+        }
+    }
+    Ok(false)
 }
 
 /// Skip-scans `table` for distinct values of the component at `position` under `base`.
@@ -91,8 +111,7 @@ fn distinct(
 pub fn tag_keys(txn: &ReadTransaction, q: &KeyQuery) -> Result<Vec<String>, StoreError> {
     let table = txn.open_table(KEY_POSTINGS).map_err(table_error)?;
     let base = scope_prefix(&q.account, &q.region);
-    let types = type_prefix(&q.types);
-    let types_end = keys::prefix_end(&types);
+    let types = type_ranges(&q.types);
     // A key group's keys are its chunks; its members hold the types.
     distinct(
         &table,
@@ -101,7 +120,7 @@ pub fn tag_keys(txn: &ReadTransaction, q: &KeyQuery) -> Result<Vec<String>, Stor
         &q.matching,
         q.after.as_deref(),
         q.limit,
-        |group| postings::any_in(&table, group, &types, Some(&types_end)),
+        |group| any_in_ranges(&table, group, &types),
     )
 }
 
@@ -109,8 +128,7 @@ pub fn tag_values(txn: &ReadTransaction, q: &ValueQuery) -> Result<Vec<String>, 
     let table = txn.open_table(TAG_POSTINGS).map_err(table_error)?;
     let mut base = scope_prefix(&q.account, &q.region);
     keys::push(&mut base, &q.key);
-    let types = type_prefix(&q.types);
-    let types_end = keys::prefix_end(&types);
+    let types = type_ranges(&q.types);
     // A (key, value) group's keys are its chunks; its members hold the types.
     distinct(
         &table,
@@ -119,7 +137,7 @@ pub fn tag_values(txn: &ReadTransaction, q: &ValueQuery) -> Result<Vec<String>, 
         &q.matching,
         q.after.as_deref(),
         q.limit,
-        |group| postings::any_in(&table, group, &types, Some(&types_end)),
+        |group| any_in_ranges(&table, group, &types),
     )
 }
 

@@ -752,10 +752,7 @@ mod recovery {
             region: Region::parse("cn-hangzhou").expect("region"),
             types: TypeFilter::Namespace("ALIYUN".into()),
             ids: Vec::new(),
-            tags: vec![TagFilter {
-                key: key.into(),
-                value: Some(value.into()),
-            }],
+            tags: vec![TagFilter::pair(key, value)],
             start: None,
             limit: 10,
         };
@@ -1308,10 +1305,7 @@ mod read_budget {
             start: None,
             limit: 1000,
         };
-        let filter = |key: &str, value: Option<&str>| TagFilter {
-            key: key.into(),
-            value: value.map(str::to_owned),
-        };
+        let filter = |key: &str, value: Option<&str>| TagFilter::new(key, value);
         let queries = [
             base.clone(),
             ResourceQuery {
@@ -1425,10 +1419,7 @@ mod tag_postings {
                     region: tagd_core::Region::parse("cn-hangzhou").expect("region"),
                     types: types.clone(),
                     ids: Vec::new(),
-                    tags: vec![TagFilter {
-                        key: "env".into(),
-                        value: value.map(Into::into),
-                    }],
+                    tags: vec![TagFilter::new("env", value)],
                     start: start.take(),
                     limit: 7,
                 })

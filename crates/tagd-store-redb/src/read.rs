@@ -126,12 +126,13 @@ pub fn query_within(
     Ok(out)
 }
 
-/// The filter whose index drives the scan: a (key, value) condition if there is one (more
-/// selective than a bare key), else the first key-only condition.
+/// The filter whose index drives the scan: a condition with one value if there is one (its
+/// (key, value) list is more selective than a bare key's), else the first condition, by its
+/// key's list (any value, or one of several: the records are checked against every filter).
 fn driving_filter(q: &ResourceQuery) -> Option<&tagd_core::TagFilter> {
     q.tags
         .iter()
-        .find(|f| f.value.is_some())
+        .find(|f| f.single_value().is_some())
         .or_else(|| q.tags.first())
 }
 
@@ -146,7 +147,7 @@ fn driving_list(
 ) {
     let mut group = scope_prefix(&q.account, &q.region);
     keys::push(&mut group, &driver.key);
-    match &driver.value {
+    match driver.single_value() {
         Some(value) => {
             keys::push(&mut group, value);
             (TAG_POSTINGS, group)

@@ -48,10 +48,7 @@ pub async fn list<S: Store>(
         region,
         types: TypeFilter::Exact(resource_type),
         ids: Vec::new(),
-        tags: vec![TagFilter {
-            key: key.to_owned(),
-            value: value.map(str::to_owned),
-        }],
+        tags: vec![TagFilter::new(key, value)],
         start: None,
         limit: 0,
     };

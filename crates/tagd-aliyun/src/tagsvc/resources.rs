@@ -179,10 +179,7 @@ pub async fn list<S: Store>(
             .collect(),
         tags: filters
             .into_iter()
-            .map(|(key, value)| TagFilter {
-                key,
-                value: Some(value),
-            })
+            .map(|(key, value)| TagFilter::pair(key, value))
             .collect(),
         start: None,
         limit: 0,

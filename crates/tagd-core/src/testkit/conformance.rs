@@ -120,9 +120,21 @@ fn ids_of(found: &[crate::query::ResourceTags]) -> Vec<String> {
 }
 
 fn filter(key: &str, value: Option<&str>) -> TagFilter {
+    TagFilter::new(key, value)
+}
+
+/// `key` carrying one of `values` (any value when `values` is empty).
+fn any_of(key: &str, values: &[&str]) -> TagFilter {
     TagFilter {
         key: key.into(),
-        value: value.map(Into::into),
+        values: values.iter().map(|v| (*v).to_owned()).collect(),
+    }
+}
+
+fn product(namespace: &str, product: &str) -> TypeFilter {
+    TypeFilter::Product {
+        namespace: namespace.into(),
+        product: product.into(),
     }
 }
 
@@ -376,6 +388,46 @@ pub async fn query_by_tags<S: Store>(store: S) {
         "case-sensitive"
     );
     assert!(run(vec![filter("nope", None)]).await.expect("q").is_empty());
+    // Several values of one key are OR'ed (AWS RGTA's `Values`), filters still AND'ed.
+    assert_eq!(
+        ids_of(&run(vec![any_of("env", &["dev", "prod"])]).await.expect("q")),
+        vec!["rm-a", "rm-b", "rm-c"]
+    );
+    assert_eq!(
+        ids_of(&run(vec![any_of("env", &["nope", "dev"])]).await.expect("q")),
+        vec!["rm-b"]
+    );
+    assert_eq!(
+        ids_of(
+            &run(vec![any_of("env", &["prod", "prod"])])
+                .await
+                .expect("q")
+        ),
+        vec!["rm-a", "rm-c"],
+        "a repeated value"
+    );
+    let values_and_key = vec![any_of("env", &["prod", "dev"]), filter("team", Some("x"))];
+    assert_eq!(
+        ids_of(&run(values_and_key).await.expect("q")),
+        vec!["rm-a", "rm-b"]
+    );
+    let values_and_values = vec![any_of("env", &["prod", "x"]), any_of("team", &["y", "x"])];
+    assert_eq!(
+        ids_of(&run(values_and_values).await.expect("q")),
+        vec!["rm-a"]
+    );
+    assert!(
+        run(vec![any_of("env", &["PROD", "DEV"])])
+            .await
+            .expect("q")
+            .is_empty(),
+        "case-sensitive"
+    );
+    assert_eq!(
+        ids_of(&run(vec![any_of("team", &[])]).await.expect("q")),
+        vec!["rm-a", "rm-b"],
+        "no values: any value"
+    );
 }
 
 pub async fn query_order_and_cursor<S: Store>(store: S) {
@@ -480,6 +532,50 @@ pub async fn query_type_filters<S: Store>(store: S) {
         vec!["ALIYUN::ECS::INSTANCE", "ALIYUN::RDS::INSTANCE"],
         "ordered by type, one namespace"
     );
+    let types_of = |found: Vec<crate::query::ResourceTags>| -> Vec<String> {
+        found
+            .iter()
+            .map(|r| r.resource.resource_type.as_str().to_owned())
+            .collect()
+    };
+    for tags in [
+        vec![],
+        vec![filter("env", Some("prod"))],
+        vec![filter("env", None)],
+    ] {
+        let run = |types: TypeFilter| {
+            store.query(ResourceQuery {
+                tags: tags.clone(),
+                types,
+                ..query(&a)
+            })
+        };
+        assert_eq!(
+            types_of(run(product("ALIYUN", "ECS")).await.expect("q")),
+            vec!["ALIYUN::ECS::INSTANCE"],
+            "one product, {tags:?}"
+        );
+        assert!(
+            run(product("ALIYUN", "BCC")).await.expect("q").is_empty(),
+            "a product of another namespace, {tags:?}"
+        );
+        let any = TypeFilter::AnyOf(vec![
+            TypeFilter::Exact(bce.clone()),
+            product("ALIYUN", "RDS"),
+        ]);
+        assert_eq!(
+            types_of(run(any).await.expect("q")),
+            vec!["ALIYUN::RDS::INSTANCE", "BCE::BCC::INSTANCE"],
+            "any of several, in type order, {tags:?}"
+        );
+        assert!(
+            run(TypeFilter::AnyOf(Vec::new()))
+                .await
+                .expect("q")
+                .is_empty(),
+            "any of none, {tags:?}"
+        );
+    }
 }
 
 pub async fn account_and_region_isolation<S: Store>(store: S) {
@@ -729,7 +825,8 @@ pub async fn matches_reference_model<S: Store>(store: S) {
 
 /// Listings of hundreds of matches (an engine may read them in parts, or on more than one
 /// thread), paged with every limit around where it might split them, answer what the reference
-/// answers: with one filter or several, by namespace or exact type, key or (key, value).
+/// answers: with one filter or several, one value, several or any, by namespace, product, exact
+/// type or several types.
 pub async fn long_listings_match_reference_model<S: Store>(store: S) {
     let reference = super::MemStore::new();
     let a = account(1);
@@ -772,11 +869,19 @@ pub async fn long_listings_match_reference_model<S: Store>(store: S) {
         vec![filter("env", Some("none"))],
         vec![filter("team", None)],
         vec![filter("env", None), filter("rare", None)],
+        vec![any_of("team", &["t0", "t2"])],
+        vec![any_of("team", &["t1", "t9"]), filter("env", Some("prod"))],
+        vec![any_of("env", &["dev", "prod"]), any_of("team", &["t2"])],
     ];
     for tags in filter_sets {
         for types in [
             TypeFilter::Namespace("ALIYUN".into()),
             TypeFilter::Exact(rds()),
+            product("ALIYUN", "ECS"),
+            TypeFilter::AnyOf(vec![
+                TypeFilter::Exact(bcc.clone()),
+                product("ALIYUN", "RDS"),
+            ]),
         ] {
             for limit in [1, 31, 32, 33, 63, 64, 65, 100, 129, 1000] {
                 let mut q = ResourceQuery {
@@ -861,6 +966,32 @@ pub async fn catalogue_follows_resources<S: Store>(store: S) {
         .await
         .expect("keys");
     assert_eq!(keys, vec!["acs:rm:rgId", "env", "team"]);
+    let keys_of = |types: TypeFilter| store.list_tag_keys(keys_query(&a, types, TextMatch::Any));
+    assert_eq!(
+        keys_of(product("ALIYUN", "ECS")).await.expect("keys"),
+        vec!["acs:rm:rgId", "env"],
+        "one product's keys"
+    );
+    let any = TypeFilter::AnyOf(vec![product("ALIYUN", "VPC"), TypeFilter::Exact(rds())]);
+    assert_eq!(
+        keys_of(any).await.expect("keys"),
+        vec!["env", "team"],
+        "any of several types"
+    );
+    assert!(
+        keys_of(TypeFilter::AnyOf(Vec::new()))
+            .await
+            .expect("keys")
+            .is_empty(),
+        "any of none"
+    );
+    let mut ecs_values = values_query(&a, "env", TextMatch::Any);
+    ecs_values.types = product("ALIYUN", "ECS");
+    assert_eq!(
+        store.list_tag_values(ecs_values).await.expect("values"),
+        vec!["dev"],
+        "one product's values"
+    );
     let values = store
         .list_tag_values(values_query(&a, "env", TextMatch::Any))
         .await
