@@ -5,6 +5,8 @@ as bce-python-sdk 0.9.79 surfaces it (`BceHttpClientError`) and as it is on the 
 account's state (catalogue, tagResources, queryFullList) is checked unchanged.
 """
 
+import json
+
 import pytest
 
 from harness import (BceAccount, BceRaw, ROOT_AK, ROOT_SECRET, assert_bce_error, assert_bce_write_ok, bce_expired_message,
@@ -91,6 +93,14 @@ def test_tag_fault(acct, op, name, tags, code):
         sdk_call = lambda s: s.delete_tags(tags)  # noqa: E731
         raw_call = lambda r: r.delete(tags)  # noqa: E731
     both(acct, sdk_call, raw_call, code)
+
+
+def test_a_body_over_a_mib_is_invalid_http_request(acct):
+    """A body larger than tagd takes (1 MiB) gets the error shape of §3.1 (not bare text, which the SDK could
+    not read), InvalidHTTPRequest, and changes nothing."""
+    tags = [{"tagKey": f"k{i:05d}", "tagValue": "v" * 60} for i in range(16_000)]
+    assert len(json.dumps({"tags": tags})) > 1 << 20
+    both(acct, lambda s: s.create_tags(tags), lambda r: r.create(tags), "InvalidHTTPRequest")
 
 
 @pytest.mark.parametrize("op", ["create", "delete"])

@@ -121,6 +121,22 @@ def test_common_request_with_form_body(server, legacy):
     assert legacy.rows(ids=[r]) == [(r, "k 1", "v+1 &=")]
 
 
+def test_a_body_over_a_mib_gets_the_error_body(server, legacy):
+    """A form body larger than tagd takes (1 MiB) is refused with the error body of §1.6 in the format asked
+    for, which the SDK reads as a ServerException, and nothing changes."""
+    r = rid()
+    req = CommonRequest(domain=server.endpoint, version=RDS_VERSION, action_name="TagResources", product="Rds")
+    req.set_method("POST")
+    req.set_protocol_type("http")
+    req.set_accept_format("json")
+    req.add_query_param("RegionId", REGION)
+    for k, v in [("ResourceType", "INSTANCE"), ("ResourceId.1", r), ("Tag.1.Key", "k"), ("Tag.1.Value", "v" * (1 << 20))]:
+        req.add_body_params(k, v)
+    e = legacy_error(lambda: legacy.client.do_action_with_exception(req), 400, "InvalidParameter")
+    assert "larger than 1048576 bytes" in e.get_error_msg(), str(e)
+    assert legacy.rows(ids=[r]) == []
+
+
 # --- TagResources errors (seed) -------------------------------------------------------------
 
 def _tags(n, prefix="k"):

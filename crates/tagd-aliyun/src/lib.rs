@@ -188,6 +188,62 @@ impl<S: Store> Aliyun<S> {
         }
     }
 
+    /// The answer to a request whose body the server could not take: over `limit` bytes
+    /// (`Some`), or not readable as sent (`None`). 400 `InvalidParameter`, with the error body of
+    /// §1.6 in the request's format.
+    pub fn body_refused(&self, uri: &Uri, headers: &HeaderMap, limit: Option<usize>) -> Handled {
+        let message = match limit {
+            Some(limit) => format!(
+                "The specified parameter \"Body\" is not valid: the request body is larger than \
+                 {limit} bytes."
+            ),
+            None => "The specified parameter \"Body\" is not valid: the request body could not \
+                     be read."
+                .to_owned(),
+        };
+        let err = AliyunError {
+            status: 400,
+            code: "InvalidParameter".into(),
+            message: message.into(),
+        };
+        self.refuse(uri, headers, &err)
+    }
+
+    /// The answer to a request the server gave up on after its request timeout: 503
+    /// `ServiceUnavailable` (§1.7), in the request's format.
+    pub fn timed_out(&self, uri: &Uri, headers: &HeaderMap) -> Handled {
+        self.refuse(uri, headers, &error::UNAVAILABLE)
+    }
+
+    /// `err` for a request the server refused before this dialect read it: the format and the
+    /// product come from what the query and the headers say (a V1 body is not there).
+    fn refuse(&self, uri: &Uri, headers: &HeaderMap, err: &AliyunError) -> Handled {
+        let scheme = auth::scheme_of(headers);
+        let query = uri.query().unwrap_or("");
+        let format = match scheme {
+            Scheme::V3 => Format::Json,
+            Scheme::V1 => {
+                Format::from_param(params::first_readable(query, None, "Format").as_deref())
+            }
+        };
+        let route = Params::parse(query, None)
+            .ok()
+            .map(|params| route(&params, headers, scheme));
+        let (action, product) = match route {
+            Some(Ok(route)) => (Some(route.action.name()), route.product),
+            Some(Err((_, product))) => (None, product),
+            None => (None, render::RDS),
+        };
+        let handled = Handled {
+            response: Response::new(Bytes::new()),
+            request_id: uuid::Uuid::new_v4().to_string().to_uppercase(),
+            action,
+            account: None,
+            error_code: None,
+        };
+        self.fail(handled, err, format, product)
+    }
+
     fn fail(
         &self,
         mut handled: Handled,

@@ -91,19 +91,34 @@ impl<S: Store> Bce<S> {
             Ok(None) => respond(StatusCode::OK, None, &handled.request_id),
             Err(err) => {
                 handled.error_code = Some(err.code.to_string());
-                let mut response = respond(
-                    err.status_code(),
-                    Some(err.body(&handled.request_id)),
-                    &handled.request_id,
-                );
-                response.headers_mut().insert(
-                    header::CONTENT_TYPE,
-                    HeaderValue::from_static(codes::ERROR_CONTENT_TYPE),
-                );
-                response
+                error_response(&err, &handled.request_id)
             }
         };
         handled
+    }
+
+    /// The answer to a request whose body the server could not take (too large, or not
+    /// readable as sent): 400 `InvalidHTTPRequest`, "There was an error in the body of your HTTP
+    /// request." (§3.4), with the error body and request id of §3.1.
+    pub fn body_refused(&self) -> Handled {
+        Self::refused(&codes::INVALID_HTTP_REQUEST.into())
+    }
+
+    /// The answer to a request the server gave up on after its request timeout: 503
+    /// `ServiceUnavailable` (§3.4: a transient fault; the SDKs retry it).
+    pub fn timed_out(&self) -> Handled {
+        Self::refused(&codes::SERVICE_UNAVAILABLE.into())
+    }
+
+    fn refused(err: &BceError) -> Handled {
+        let request_id = uuid::Uuid::new_v4().to_string();
+        Handled {
+            response: error_response(err, &request_id),
+            error_code: Some(err.code.to_string()),
+            request_id,
+            operation: None,
+            account: None,
+        }
     }
 
     async fn run(
@@ -524,6 +539,16 @@ fn core_error(err: &CoreError) -> BceError {
         }
         CoreError::Store(_) => codes::INTERNAL_ERROR.into(),
     }
+}
+
+/// `err` as the wire carries it (§3.1): its status, its JSON body, the request id header.
+fn error_response(err: &BceError, request_id: &str) -> Response<Bytes> {
+    let mut response = respond(err.status_code(), Some(err.body(request_id)), request_id);
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(codes::ERROR_CONTENT_TYPE),
+    );
+    response
 }
 
 fn respond(status: StatusCode, body: Option<Vec<u8>>, request_id: &str) -> Response<Bytes> {

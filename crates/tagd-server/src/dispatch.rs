@@ -5,7 +5,7 @@
 //! `x-acs-action`); anything else is not found.
 
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use axum::body::{Body, to_bytes};
 use axum::extract::State;
@@ -27,24 +27,8 @@ struct Outcome {
     code: Option<String>,
 }
 
-pub async fn dispatch<S: Store>(
-    State(state): State<Arc<AppState<S>>>,
-    request: Request<Body>,
-) -> Response {
-    let started = Instant::now();
-    let (parts, body) = request.into_parts();
-    let bce = Bce::<S>::claims(&parts.uri, &parts.headers);
-    if !bce && !Aliyun::<S>::claims(&parts.uri) {
-        return (StatusCode::NOT_FOUND, "not found\n").into_response();
-    }
-    let Ok(body) = to_bytes(body, MAX_BODY_BYTES).await else {
-        return (StatusCode::PAYLOAD_TOO_LARGE, "request body too large\n").into_response();
-    };
-    let outcome = if bce {
-        let h = state
-            .bce
-            .handle(&parts.method, &parts.uri, &parts.headers, body)
-            .await;
+impl From<tagd_bce::api::Handled> for Outcome {
+    fn from(h: tagd_bce::api::Handled) -> Self {
         Outcome {
             response: h.response,
             request_id: h.request_id,
@@ -53,11 +37,11 @@ pub async fn dispatch<S: Store>(
             account: h.account,
             code: h.error_code,
         }
-    } else {
-        let h = state
-            .aliyun
-            .handle(&parts.method, &parts.uri, &parts.headers, body)
-            .await;
+    }
+}
+
+impl From<tagd_aliyun::Handled> for Outcome {
+    fn from(h: tagd_aliyun::Handled) -> Self {
         Outcome {
             response: h.response,
             request_id: h.request_id,
@@ -66,6 +50,57 @@ pub async fn dispatch<S: Store>(
             account: h.account,
             code: h.error_code,
         }
+    }
+}
+
+/// Hands a request to its dialect and logs it. Every answer to a dialect's request is in that
+/// dialect's shape, also when the body is refused (over [`MAX_BODY_BYTES`], or unreadable) or
+/// no answer is ready within `timeout` (the body's arrival included).
+pub async fn dispatch<S: Store>(
+    State(state): State<Arc<AppState<S>>>,
+    request: Request<Body>,
+    timeout: Duration,
+) -> Response {
+    let started = Instant::now();
+    let (parts, body) = request.into_parts();
+    let bce = Bce::<S>::claims(&parts.uri, &parts.headers);
+    if !bce && !Aliyun::<S>::claims(&parts.uri) {
+        return (StatusCode::NOT_FOUND, "not found\n").into_response();
+    }
+    let handle = async {
+        let body = match to_bytes(body, MAX_BODY_BYTES).await {
+            Ok(body) => body,
+            Err(err) => {
+                let too_large = is_over_limit(err);
+                return if bce {
+                    state.bce.body_refused().into()
+                } else {
+                    let limit = too_large.then_some(MAX_BODY_BYTES);
+                    state
+                        .aliyun
+                        .body_refused(&parts.uri, &parts.headers, limit)
+                        .into()
+                };
+            }
+        };
+        if bce {
+            let h = state
+                .bce
+                .handle(&parts.method, &parts.uri, &parts.headers, body)
+                .await;
+            Outcome::from(h)
+        } else {
+            let h = state
+                .aliyun
+                .handle(&parts.method, &parts.uri, &parts.headers, body)
+                .await;
+            Outcome::from(h)
+        }
+    };
+    let outcome = match tokio::time::timeout(timeout, handle).await {
+        Ok(outcome) => outcome,
+        Err(_) if bce => state.bce.timed_out().into(),
+        Err(_) => state.aliyun.timed_out(&parts.uri, &parts.headers).into(),
     };
     let status = outcome.response.status().as_u16();
     let code = outcome.code.as_deref().unwrap_or("OK");
@@ -95,4 +130,11 @@ pub async fn dispatch<S: Store>(
     )
     .record(elapsed.as_secs_f64());
     outcome.response.map(Body::from)
+}
+
+/// Whether a body read failed on the size limit (not on the connection or its framing).
+fn is_over_limit(err: axum::Error) -> bool {
+    err.into_inner()
+        .downcast_ref::<http_body_util::LengthLimitError>()
+        .is_some()
 }

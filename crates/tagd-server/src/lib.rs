@@ -53,17 +53,26 @@ impl<S: Store> AppState<S> {
 }
 
 /// The whole application, without a socket (tests drive it with `oneshot`).
+///
+/// Every request has `request_timeout` to be answered. The dialects' requests (the fallback) are
+/// timed by [`dispatch::dispatch`], which answers in the dialect's error shape; the layer times
+/// tagd's own routes.
 pub fn router<S: Store>(state: Arc<AppState<S>>, request_timeout: Duration) -> Router {
     Router::new()
         .route("/healthz", get(|| async { "ok\n" }))
         .route("/metrics", get(telemetry::render))
         .nest("/admin/v1", admin::router::<S>())
-        .fallback(dispatch::dispatch::<S>)
-        .with_state(state)
         .layer(TimeoutLayer::with_status_code(
             http::StatusCode::SERVICE_UNAVAILABLE,
             request_timeout,
         ))
+        .fallback(
+            move |state: axum::extract::State<Arc<AppState<S>>>,
+                  request: http::Request<axum::body::Body>| {
+                dispatch::dispatch(state, request, request_timeout)
+            },
+        )
+        .with_state(state)
 }
 
 /// Where to listen and what to announce once listening.
