@@ -544,6 +544,19 @@ def test_xml_keeps_carriage_returns(raw):
     assert rows == [{"ResourceId": r, "ResourceType": RDS_TYPE, "TagKey": key, "TagValue": value}]
 
 
+def test_xml_answers_stay_readable_with_control_characters(raw):
+    """Tags may hold any text (§4), but XML 1.0 cannot carry most control characters at all: an XML answer
+    writes them as U+FFFD so that it still parses; JSON answers carry them exactly."""
+    r = rid()
+    key, value = "bell\x07key", "a\x01b\x1fc\td"
+    assert raw.tag([r], [(key, value)]).status == 200
+    resp = raw.list_page(ids=[r], fmt="XML")
+    assert resp.status == 200, resp
+    rows = [xml_fields(e) for e in resp.xml().findall("./TagResources/TagResource")]
+    assert rows == [{"ResourceId": r, "ResourceType": RDS_TYPE, "TagKey": "bell\ufffdkey", "TagValue": "a\ufffdb\ufffdc\td"}]
+    assert raw.rows(ids=[r]) == [(r, key, value)]
+
+
 def test_v1_everything_in_the_form_body(raw):
     """Action, Version, the signature parameters and Signature itself may all travel in the body (§6.2)."""
     r = rid()

@@ -207,6 +207,17 @@ fn escape_xml(s: &str, out: &mut String) {
             '>' => out.push_str("&gt;"),
             '"' => out.push_str("&quot;"),
             '\'' => out.push_str("&apos;"),
+            // Tags may hold any text (§4), but XML 1.0 cannot carry these at all, not even as
+            // references: a parser refuses the whole answer. They go out as U+FFFD, so the
+            // answer stays readable; JSON carries them exactly.
+            '\u{0}'..='\u{8}'
+            | '\u{B}'
+            | '\u{C}'
+            | '\u{E}'..='\u{1F}'
+            | '\u{FFFE}'
+            | '\u{FFFF}' => {
+                out.push(char::REPLACEMENT_CHARACTER);
+            }
             c => out.push(c),
         }
     }
@@ -637,6 +648,22 @@ mod tests {
             to_xml("ListTagResourcesResponse", &sample()),
             "<?xml version=\"1.0\" encoding=\"UTF-8\"?><ListTagResourcesResponse><RequestId>R1</RequestId><NextToken></NextToken><TagResources><TagResource><ResourceId>a</ResourceId><TagKey>k&amp;&lt;</TagKey></TagResource><TagResource><ResourceId>b</ResourceId><TagKey>k&amp;&lt;</TagKey></TagResource></TagResources></ListTagResourcesResponse>"
         );
+    }
+
+    #[test]
+    fn xml_writes_what_xml_cannot_carry_as_replacement_characters() {
+        let mut out = String::new();
+        escape_xml(
+            "a\u{1}b\u{8}\u{B}\u{C}\u{1F}\u{FFFE}\u{FFFF}c\td\ne\u{7F}\u{FFFD}",
+            &mut out,
+        );
+        assert_eq!(
+            out,
+            "a\u{FFFD}b\u{FFFD}\u{FFFD}\u{FFFD}\u{FFFD}\u{FFFD}\u{FFFD}c\td\ne\u{7F}\u{FFFD}"
+        );
+        let mut json = String::new();
+        escape_json("a\u{1}b", &mut json);
+        assert_eq!(json, "\"a\\u0001b\"", "JSON carries them exactly");
     }
 
     #[test]
