@@ -91,7 +91,8 @@ pub struct ServeArgs {
     /// Most tags one account's Baidu catalogue may hold (Baidu's default is 200).
     #[arg(long, env = "TAGD_BCE_TAG_QUOTA", default_value_t = 200)]
     pub bce_tag_quota: usize,
-    /// Longest a request may take before it is answered 503 (seconds).
+    /// Longest a request may take before it is answered 503 (seconds; in the dialect's error
+    /// shape: `ServiceUnavailable`).
     #[arg(long, env = "TAGD_REQUEST_TIMEOUT_SECS", default_value_t = 30)]
     pub request_timeout_secs: u64,
     /// Root access key id; with --access-key-secret, an account owning it is ensured at start.
