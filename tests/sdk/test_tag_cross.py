@@ -9,7 +9,7 @@ import threading
 
 import pytest
 
-from harness import (MSG_RESOURCE_NOT_FOUND, REGION, TagAccount, arn, assert_raw_error, canonical_arn,
+from harness import (MSG_RESOURCE_NOT_FOUND, REGION, BceAccount, TagAccount, arn, assert_raw_error, canonical_arn,
                      expect_tag_error, msg_arn_account, msg_arn_region, retire_server, rid, root_account_id,
                      spawn_server, tag_client, uid)
 
@@ -249,6 +249,26 @@ def test_isolation_between_regions(tag_account, kind):
     rds = acct.rds()
     assert rds.rows(ids=[r]) == [(r, "env", "prod")]
     assert rds.rows(ids=[r], region=OTHER_REGION) == [(r, "env", "sh")]
+
+
+@pytest.mark.parametrize("kind", SDK_KINDS)
+def test_baidu_types_are_not_tag_service_types(server, kind):
+    """ResourceType names an Alibaba type, `ALIYUN::<Product>::<Type>` (spec §3.3): a Baidu type (`BCE::…`)
+    is 403 InvalidParameter.ResourceType in ListTagKeys, ListTagValues and ListResourcesByTag, and the
+    account's Baidu bindings never show through the Tag service."""
+    acct = BceAccount(server)
+    rid_ = rid()
+    acct.sdk().bind("env", "prod", "RDS", [(rid_, REGION)])
+    api = tag_client(server, kind, acct.ak, acct.secret)
+    for rtype in ("BCE::RDS::RESOURCE", "bce::rds::resource", "AWS::RDS::INSTANCE"):
+        expect_tag_error(lambda: api.list_keys(resource_type=rtype), "InvalidParameter.ResourceType")
+        expect_tag_error(lambda: api.list_values("env", resource_type=rtype), "InvalidParameter.ResourceType")
+        expect_tag_error(lambda: api.by_tag(rtype, "env"), "InvalidParameter.ResourceType")
+    assert api.all_keys() == [] and api.all_values("env") == []
+    # The Alibaba types still answer, in any case.
+    api.tag_ok([arn("rds", "instance", rid_)], {"team": "core"})
+    assert api.all_by_tag("aliyun::rds::instance", "team") == [(rid_, [("team", "core", "custom")])]
+    assert api.all_by_tag(RDS, "env") == []
 
 
 # --- --resources registered ----------------------------------------------------------------------

@@ -43,7 +43,7 @@ pub fn parse(raw: &str) -> Option<Arn> {
         _ => return None,
     };
     Some(Arn {
-        resource_type: ResourceType::new("ALIYUN", product, kind)?,
+        resource_type: ResourceType::new(super::NAMESPACE, product, kind)?,
         region,
         account,
         id: ResourceId::parse(id)?,

@@ -1,10 +1,10 @@
 //! `ListResourcesByTag` (spec aliyun.md §3.5): resources of one canonical type carrying a key
 //! (with a value, when given).
 
-use tagd_core::{AccountId, ResourceQuery, ResourceType, Store, TagFilter, TagService, TypeFilter};
+use tagd_core::{AccountId, ResourceQuery, Store, TagFilter, TagService, TypeFilter};
 
 use super::error;
-use super::{next_token, page_size, region, stream_tags};
+use super::{next_token, page_size, region, resource_type, stream_tags};
 use crate::error::AliyunError;
 use crate::params::Params;
 use crate::render::{Format, Node, Stream};
@@ -29,8 +29,7 @@ pub async fn list<S: Store>(
         .get("ResourceType")
         .filter(|t| !t.is_empty())
         .ok_or_else(|| error::missing("ResourceType"))?;
-    let resource_type =
-        ResourceType::parse_canonical(raw_type).ok_or(error::INVALID_RESOURCE_TYPE)?;
+    let resource_type = resource_type(raw_type)?;
     let key = params
         .get("TagFilter.Key")
         .filter(|k| !k.is_empty())

@@ -2,10 +2,12 @@
 //! (`QueryType=ResourceTag`, per region) or its preset tags (`QueryType=MetaTag`).
 
 use tagd_core::catalogue::{KeyQuery, TextMatch, ValueQuery};
-use tagd_core::{AccountId, ResourceType, Store, TagService, TypeFilter};
+use tagd_core::{AccountId, Store, TagService, TypeFilter};
 
 use super::error;
-use super::{Category, is_system, next_token, page_size, region, text_match};
+use super::{
+    Category, NAMESPACE, is_system, next_token, page_size, region, resource_type, text_match,
+};
 use crate::error::AliyunError;
 use crate::params::Params;
 use crate::render::Node;
@@ -28,10 +30,8 @@ fn query_type(params: &Params) -> Result<QueryType, AliyunError> {
 /// `ResourceType` (canonical) narrows to one type; otherwise every Alibaba type.
 fn types(params: &Params) -> Result<TypeFilter, AliyunError> {
     match params.get("ResourceType").filter(|t| !t.is_empty()) {
-        None => Ok(TypeFilter::Namespace("ALIYUN".into())),
-        Some(raw) => ResourceType::parse_canonical(raw)
-            .map(TypeFilter::Exact)
-            .ok_or(error::INVALID_RESOURCE_TYPE),
+        None => Ok(TypeFilter::Namespace(NAMESPACE.into())),
+        Some(raw) => resource_type(raw).map(TypeFilter::Exact),
     }
 }
 

@@ -11,7 +11,7 @@ mod resources;
 pub mod tags_json;
 
 use tagd_core::catalogue::TextMatch;
-use tagd_core::{AccountId, Region, Store, TagService};
+use tagd_core::{AccountId, Region, ResourceType, Store, TagService};
 
 use crate::error::AliyunError;
 use crate::params::Params;
@@ -90,6 +90,17 @@ fn region(params: &Params) -> Result<Region, AliyunError> {
         .get("RegionId")
         .ok_or_else(|| error::missing("RegionId"))?;
     Region::parse(raw).ok_or_else(|| AliyunError::invalid("RegionId"))
+}
+
+/// The Alibaba namespace of canonical types: the only one this service's resources live in.
+const NAMESPACE: &str = "ALIYUN";
+
+/// A `ResourceType` parameter: `ALIYUN::<Product>::<Type>` (spec aliyun.md §3.3). Another
+/// namespace's type (`BCE::…`, another dialect's resources) is as invalid as a malformed one.
+fn resource_type(raw: &str) -> Result<ResourceType, AliyunError> {
+    ResourceType::parse_canonical(raw)
+        .filter(|t| t.namespace() == NAMESPACE)
+        .ok_or(error::INVALID_RESOURCE_TYPE)
 }
 
 /// `PageSize` / `MaxResult`: 1..=1000, `default` when absent.
@@ -177,4 +188,37 @@ fn stream_tags<'a>(
         out.end_item("Tags");
     }
     out.end_list();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn resource_types_are_alibaba_types_only() {
+        for ok in [
+            "ALIYUN::RDS::INSTANCE",
+            "aliyun::ecs::disk",
+            "ALIYUN::FOO::WIDGET",
+        ] {
+            assert_eq!(
+                resource_type(ok).map(|t| t.namespace().to_owned()),
+                Ok(NAMESPACE.to_owned()),
+                "{ok}"
+            );
+        }
+        for bad in [
+            "BCE::RDS::RESOURCE",
+            "bce::bcc::resource",
+            "AWS::RDS::INSTANCE",
+            "INSTANCE",
+            "ALIYUN::RDS",
+        ] {
+            assert_eq!(
+                resource_type(bad),
+                Err(error::INVALID_RESOURCE_TYPE),
+                "{bad}"
+            );
+        }
+    }
 }

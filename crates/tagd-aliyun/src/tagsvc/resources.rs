@@ -11,7 +11,7 @@ use tagd_core::{
 
 use super::arn::ArnWriter;
 use super::error::{self, QUOTA_PER_RESOURCE, RESOURCE_NOT_FOUND};
-use super::{Category, arn, next_token, page_size, region, stream_tags, tags_json};
+use super::{Category, NAMESPACE, arn, next_token, page_size, region, stream_tags, tags_json};
 use crate::error::AliyunError;
 use crate::error::UNAVAILABLE;
 use crate::params::Params;
@@ -172,7 +172,7 @@ pub async fn list<S: Store>(
     let query = ResourceQuery {
         account: account.clone(),
         region,
-        types: TypeFilter::Namespace("ALIYUN".into()),
+        types: TypeFilter::Namespace(NAMESPACE.into()),
         ids: resources
             .into_iter()
             .map(|r| (r.resource_type, r.id))
