@@ -10,8 +10,8 @@ import threading
 import pytest
 
 from harness import (MSG_RESOURCE_NOT_FOUND, REGION, BceAccount, TagAccount, arn, assert_raw_error, canonical_arn,
-                     expect_tag_error, msg_arn_account, msg_arn_region, retire_server, rid, root_account_id,
-                     spawn_server, tag_client, uid)
+                     expect_tag_error, msg_arn_account, msg_arn_region, msg_tag_value, retire_server, rid,
+                     root_account_id, spawn_server, tag_client, uid)
 
 SDK_KINDS = ["legacy", "tea"]
 ECS, RDS = "ALIYUN::ECS::INSTANCE", "ALIYUN::RDS::INSTANCE"
@@ -58,6 +58,11 @@ def test_rds_writes_tag_service_reads(tag_account, kind):
     assert rds.rows(ids=[r]) == [(r, "b", "2")]
     api.tag_ok([c], {"b": "two", "c": "3"})
     assert rds.rows(ids=[r]) == [(r, "b", "two"), (r, "c", "3")]
+    # An empty value (allowed by RDS, not by the Tag service, spec §4) reads back as "" through the Tag service.
+    assert rds.tag([r], [("d", "")]).status == 200
+    assert api.tags_of(c) == {"b": "two", "c": "3", "d": ""}
+    assert api.all_by_tag(RDS, "d") == [(r, [("d", "", "custom")])]
+    expect_tag_error(lambda: api.tag([c], {"d": ""}), "InvalidParameter.TagValue", msg_tag_value(""))
 
 
 @pytest.mark.parametrize("kind", SDK_KINDS)

@@ -118,7 +118,8 @@ BAD_TAGS = {
 }
 BAD_KEYS = {"empty": "", "blank": "   ", "129": "k" * 129, "aliyun": "aliyun-key", "url": "http://example.com",
             "contains-url": "see-https://example.com"}
-BAD_VALUES = {"129": "v" * 129, "acs": "acs:thing", "url": "http://example.com", "whitespace": "   "}
+# The Tag service takes values of 1..128 characters (spec §4), unlike the RDS API: "" is refused too.
+BAD_VALUES = {"129": "v" * 129, "acs": "acs:thing", "url": "http://example.com", "whitespace": "   ", "empty": ""}
 
 
 def _foreign_arn(c):
@@ -290,6 +291,10 @@ CASES += [
          "InvalidParameter.Value"),
     Case("create/value-acs", CT, ct({"Key": "new-k", "TagValueParamList": [{"Value": "ok"}, {"Value": "acs:x"}]}),
          "InvalidParameter.Value"),
+    Case("create/value-empty", CT, ct({"Key": "new-k", "TagValueParamList": [{"Value": "ok"}, {"Value": ""}]}),
+         "InvalidParameter.Value"),
+    Case("create/value-empty-on-existing-key", CT, ct({"Key": "preset-k", "TagValueParamList": [{"Value": ""}]}),
+         "InvalidParameter.Value"),
     Case("create/value-url-on-existing-key", CT,
          ct({"Key": "preset-k", "Description": "changed", "TagValueParamList": [{"Value": "https://example.com"}]}),
          "InvalidParameter.Value"),
@@ -356,6 +361,7 @@ def test_sdk_errors(ctx, kind):
     expect_tag_error(lambda: api.tag([c.A], {f"k{i}": "v" for i in range(11)}), "NumberExceed.Tags")
     expect_tag_error(lambda: api.tag([c.A], {"ok": "1", "aliyun-k": "v"}), "InvalidParameter.TagKey",
                      msg_tag_key("aliyun-k"))
+    expect_tag_error(lambda: api.tag([c.A], {"ok": "1", "empty": ""}), "InvalidParameter.TagValue", msg_tag_value(""))
     expect_tag_error(lambda: api.untag([c.A], ["acs:rm:rgId"]), "NoPermission.SystemTag")
     expect_tag_error(lambda: api.list_resources(arns=[_foreign_arn(c)]), "InvalidResourceARN.Account",
                      msg_arn_account(_foreign_arn(c)))

@@ -11,6 +11,7 @@ mod resources;
 pub mod tags_json;
 
 use tagd_core::catalogue::TextMatch;
+use tagd_core::rules::{ALIYUN_RULES, RuleSet};
 use tagd_core::{AccountId, Region, ResourceType, Store, TagService};
 
 use crate::error::AliyunError;
@@ -92,6 +93,13 @@ fn region(params: &Params) -> Result<Region, AliyunError> {
     Region::parse(raw).ok_or_else(|| AliyunError::invalid("RegionId"))
 }
 
+/// The Tag service's key and value rules: Alibaba's (§4), but a value is 1..128 characters here,
+/// where the RDS API over the same resources also takes an empty one (§4, "Value length").
+const TAG_RULES: RuleSet = RuleSet {
+    allow_empty_value: false,
+    ..ALIYUN_RULES
+};
+
 /// The Alibaba namespace of canonical types: the only one this service's resources live in.
 const NAMESPACE: &str = "ALIYUN";
 
@@ -162,7 +170,7 @@ impl Category {
 }
 
 fn is_system(key: &str) -> bool {
-    tagd_core::rules::ALIYUN_RULES.is_system_key(key)
+    ALIYUN_RULES.is_system_key(key)
 }
 
 /// The `Tags` list of a listed resource, as a field of the item `out` has open: one
@@ -193,6 +201,23 @@ fn stream_tags<'a>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn values_are_one_to_128_characters() {
+        use tagd_core::TagRuleError;
+        assert_eq!(TAG_RULES.check_value(""), Err(TagRuleError::ValueEmpty));
+        assert_eq!(ALIYUN_RULES.check_value(""), Ok(()), "the RDS API's rules");
+        assert_eq!(TAG_RULES.check_value("v"), Ok(()));
+        assert_eq!(TAG_RULES.check_value(&"值".repeat(128)), Ok(()));
+        assert_eq!(
+            TAG_RULES.check_value(&"值".repeat(129)),
+            Err(TagRuleError::ValueTooLong)
+        );
+        assert_eq!(
+            error::from_rule(TagRuleError::ValueEmpty, "k", "").code,
+            "InvalidParameter.TagValue"
+        );
+    }
 
     #[test]
     fn resource_types_are_alibaba_types_only() {

@@ -4,11 +4,10 @@
 use std::collections::BTreeMap;
 
 use tagd_core::catalogue::{PresetDelete, PresetKey, PresetValue};
-use tagd_core::rules::ALIYUN_RULES;
 use tagd_core::{AccountId, CoreError, Store, TagService};
 
 use super::error;
-use super::region;
+use super::{TAG_RULES, region};
 use crate::error::AliyunError;
 use crate::params::Params;
 use crate::render::Node;
@@ -100,7 +99,7 @@ pub async fn create<S: Store>(
         });
     }
     service
-        .create_presets(account, presets, &ALIYUN_RULES)
+        .create_presets(account, presets, &TAG_RULES)
         .await
         .map_err(|e| match e {
             CoreError::InvalidTag { problem, .. } if problem.concerns_key() => {

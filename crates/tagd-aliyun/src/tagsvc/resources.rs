@@ -11,7 +11,9 @@ use tagd_core::{
 
 use super::arn::ArnWriter;
 use super::error::{self, QUOTA_PER_RESOURCE, RESOURCE_NOT_FOUND};
-use super::{Category, NAMESPACE, arn, next_token, page_size, region, stream_tags, tags_json};
+use super::{
+    Category, NAMESPACE, TAG_RULES, arn, next_token, page_size, region, stream_tags, tags_json,
+};
 use crate::error::AliyunError;
 use crate::error::UNAVAILABLE;
 use crate::params::Params;
@@ -105,6 +107,15 @@ pub async fn tag<S: Store>(
         return Err(error::missing("ResourceARN"));
     }
     let pairs = tags_param(params)?.ok_or_else(|| error::missing("Tags"))?;
+    // The core checks the tags against the namespace's rules, which take the empty value the
+    // RDS API allows; this service's are stricter. Checked in the core's order (each key, then
+    // its value), after everything the core checks before the tags.
+    for (key, value) in &pairs {
+        TAG_RULES
+            .check_key(key)
+            .and_then(|()| TAG_RULES.check_value(value))
+            .map_err(|problem| error::from_rule(problem, key, value))?;
+    }
     let tags: Vec<Tag> = pairs
         .iter()
         .map(|(k, v)| Tag::new(k.clone(), v.clone()))
