@@ -192,6 +192,21 @@ def test_preset_tags(api, tag_account):
     assert names(api.all_keys(query_type="MetaTag")) == ["regional"]
 
 
+def test_create_tags_takes_ten_keys_of_ten_values(api):
+    """CreateTags: N = 1..10 keys, each with M = 1..10 values (spec §3.4); one more of either is refused."""
+    keys = [f"pk-{i}" for i in range(10)]
+    values = sorted(f"pv-{j}" for j in range(10))
+    api.create_tags([{"Key": k, "TagValueParamList": [{"Value": v} for v in values]} for k in keys])
+    assert names(api.all_keys(query_type="MetaTag")) == keys
+    assert all(api.all_values(k, query_type="MetaTag") == values for k in keys)
+    expect_tag_error(lambda: api.create_tags([{"Key": f"x-{i}"} for i in range(11)]), "NumberExceed.Tags")
+    expect_tag_error(lambda: api.create_tags([{"Key": "pk-0", "TagValueParamList": [{"Value": f"w-{j}"}
+                                                                                  for j in range(11)]}]),
+                     "NumberExceed.Tags")
+    assert names(api.all_keys(query_type="MetaTag")) == keys
+    assert api.all_values("pk-0", query_type="MetaTag") == values
+
+
 def test_list_resources_by_tag(api):
     r1, r2, r3 = sorted(rid() for _ in range(3))
     i1 = rid("i")

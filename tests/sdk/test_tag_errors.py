@@ -283,6 +283,10 @@ CASES += [
     Case("create/value-without-value", CT,
          ct({"Key": "new-k", "TagValueParamList": [{"Value": "x"}, {"Description": "no value"}]}),
          "MissingParameter.Value"),
+    # N = 1..10 keys and M = 1..10 values per key (spec §3.4).
+    Case("create/11-keys", CT, ct(*({"Key": f"new-k{i}"} for i in range(11))), "NumberExceed.Tags"),
+    Case("create/11-values", CT, ct({"Key": "new-k", "TagValueParamList": [{"Value": f"v{i}"} for i in range(11)]}),
+         "NumberExceed.Tags"),
     Case("create/key-acs", CT, ct({"Key": "acs:preset"}), "InvalidParameter.Key"),
     Case("create/key-aliyun", CT, ct({"Key": "new-k"}, {"Key": "aliyun-preset"}), "InvalidParameter.Key"),
     Case("create/key-129", CT, ct({"Key": "k" * 129}), "InvalidParameter.Key"),
