@@ -368,6 +368,49 @@ def test_get_and_form_body_reach_the_tag_service(tag_account):
     assert raw.tags_of(a) == {"via": "get", "via2": "form body"}
 
 
+def test_legacy_common_request(tag_account):
+    """The legacy core SDK's CommonRequest (product "Tag"), parameters in the query or in a signed form body,
+    POST or GET: the same operations and answers as the generated request classes (spec §5.1)."""
+    from aliyunsdkcore.acs_exception.exceptions import ServerException
+    from aliyunsdkcore.client import AcsClient
+    from aliyunsdkcore.request import CommonRequest
+
+    acct = tag_account
+    client = AcsClient(acct.ak, acct.secret, REGION, auto_retry=False)
+
+    def call(action, query=(), body=(), method="POST"):
+        req = CommonRequest(domain=acct.server.endpoint, version="2018-08-28", action_name=action, product="Tag")
+        req.set_protocol_type("http")
+        req.set_method(method)
+        for k, v in query:
+            req.add_query_param(k, v)
+        for k, v in body:
+            req.add_body_params(k, v)
+        return json.loads(client.do_action_with_exception(req))
+
+    r = rid()
+    a, c = arn("rds", "instance", r), acct.arn("rds", "instance", r)
+    tags = {"env": "prod", "数据": "值 +/=&"}
+    assert set(call("TagResources", body=[("ResourceARN.1", a), ("Tags", json.dumps(tags))])) == {"RequestId"}
+    for method in ("POST", "GET"):
+        body = call("ListTagResources", query=[("ResourceARN.1", a)], method=method)
+        assert body["NextToken"] == "" and [x["ResourceARN"] for x in body["TagResources"]] == [c], body
+        assert {t["Key"]: t["Value"] for t in body["TagResources"][0]["Tags"]} == tags, body
+    call("CreateTags", body=[("TagKeyValueParamList.1.Key", "cr"), ("TagKeyValueParamList.1.Description", "d d"),
+                             ("TagKeyValueParamList.1.TagValueParamList.1.Value", "v v")])
+    assert call("ListTagKeys", query=[("QueryType", "MetaTag")])["Keys"] == \
+        {"Key": [{"Key": "cr", "Category": "custom", "Description": "d d"}]}
+    assert call("ListTagValues", query=[("Key", "cr"), ("QueryType", "MetaTag")])["Values"] == {"Value": ["v v"]}
+    call("UntagResources", body=[("ResourceARN.1", a), ("TagKey.1", "数据")])
+    assert call("ListResourcesByTag", query=[("ResourceType", RDS), ("TagFilter.Key", "env"),
+                                             ("IncludeAllTags", "True")])["Resources"] == \
+        [{"ResourceId": r, "Tags": [{"Key": "env", "Value": "prod", "Category": "custom"}]}]
+    with pytest.raises(ServerException) as e:
+        call("ListTagKeys", query=[("Category", "bogus")])
+    assert (e.value.get_http_status(), e.value.get_error_code(), e.value.get_error_msg()) == \
+        (403, "InvalidParameter.Category", "The Category parameter is invalid.")
+
+
 def test_xml_and_routing(tag_account):
     """V1 without Format or with Format=XML answers XML (spec §6 item 5); unknown Tag actions are 404;
     action names match case-insensitively (§6 item 1)."""
