@@ -221,6 +221,24 @@ ASSIGN_FAULTS = [
      "InappropriateJSON"),
     ("own-region-before-own-tags", {"resources": [_res("i-1", region="", tags=[{"tagKey": ""}])]},
      "InappropriateJSON"),
+    # a second value of a key is a fault of the tag that names it, in body order like any other (spec §2): it
+    # comes before a bad tag that follows it, in the same resource or in a later one
+    ("key-twice-before-bad-key", {"resources": [_res(tags=[{"tagKey": "k", "tagValue": "1"},
+                                                          {"tagKey": "k", "tagValue": "2"},
+                                                          {"tagKey": "a#", "tagValue": ""}])]}, "InappropriateJSON"),
+    ("first-key-twice-second-key-bad", {"resources": [_res("i-1", tags=[{"tagKey": "k", "tagValue": "1"},
+                                                                        {"tagKey": "k", "tagValue": "2"}]),
+                                                      _res("i-2", tags=[{"tagKey": "a#", "tagValue": ""}])]},
+     "InappropriateJSON"),
+    ("first-key-twice-second-key-empty", {"resources": [_res("i-1", tags=[{"tagKey": "k", "tagValue": "1"},
+                                                                          {"tagKey": "k", "tagValue": "2"}]),
+                                                        _res("i-2", tags=[{"tagKey": ""}])]}, "InappropriateJSON"),
+    # ...but after the faults of that tag itself (key, then value)
+    ("key-twice-with-bad-value", {"resources": [_res(tags=[{"tagKey": "k", "tagValue": "1"},
+                                                          {"tagKey": "k", "tagValue": "a=b"}])]}, VALUE_INVALID),
+    ("bad-key-before-key-twice", {"resources": [_res(tags=[{"tagKey": "a#", "tagValue": ""},
+                                                          {"tagKey": "k", "tagValue": "1"},
+                                                          {"tagKey": "k", "tagValue": "2"}])]}, KEY_INVALID),
 ]
 
 

@@ -241,7 +241,7 @@ impl<S: Store> Bce<S> {
                     // A resource's fields, then its tags, then the next resource (§2).
                     let resource = resource_ref(&r.service_type, &r.region, &r.resource_id)?;
                     let tags = core_tags(&r.tags);
-                    check_tags_in_body_order(scope, &tags)?;
+                    check_replacement_set_in_body_order(scope, &tags)?;
                     replace.push((resource, tags, r.resource_uuid.clone()));
                 }
                 service
@@ -491,15 +491,38 @@ fn resource_ref(
 /// bad tag before a bad resource that follows it). The core checks them again when it applies.
 fn check_tags_in_body_order(scope: CatalogueScope<'_>, tags: &[Tag]) -> Result<(), BceError> {
     for (index, tag) in tags.iter().enumerate() {
-        let checked = scope
-            .rules
-            .check_key(&tag.key)
-            .and_then(|()| scope.rules.check_value(&tag.value));
-        if let Err(problem) = checked {
-            return Err(core_error(&CoreError::InvalidTag { index, problem }));
+        check_tag(scope, index, tag)?;
+    }
+    Ok(())
+}
+
+/// A createAndAssign resource's tags in body order: each tag's key and value, then whether an
+/// earlier tag of the set gave its key another value (the core refuses such a set, see
+/// docs/baidu.md; it is the fault of the tag that names the second value, so a bad tag after it
+/// does not hide it, §2). The core checks the set again when it applies.
+fn check_replacement_set_in_body_order(
+    scope: CatalogueScope<'_>,
+    tags: &[Tag],
+) -> Result<(), BceError> {
+    let mut values: BTreeMap<&str, &str> = BTreeMap::new();
+    for (index, tag) in tags.iter().enumerate() {
+        check_tag(scope, index, tag)?;
+        let seen = *values.entry(&tag.key).or_insert(&tag.value);
+        if seen != tag.value {
+            let key = tag.key.clone();
+            return Err(core_error(&CoreError::DuplicateTagKey { key }));
         }
     }
     Ok(())
+}
+
+/// One tag's key, then its value, under the namespace's rules.
+fn check_tag(scope: CatalogueScope<'_>, index: usize, tag: &Tag) -> Result<(), BceError> {
+    scope
+        .rules
+        .check_key(&tag.key)
+        .and_then(|()| scope.rules.check_value(&tag.value))
+        .map_err(|problem| core_error(&CoreError::InvalidTag { index, problem }))
 }
 
 fn core_tags(tags: &[dto::Tag]) -> Vec<Tag> {
