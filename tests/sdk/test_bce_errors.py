@@ -614,6 +614,23 @@ def test_quota_is_per_account(quota_server):
     expect_bce_sdk_error(sdk, lambda: sdk.create_tags(_tags("6")), LIMIT)
 
 
+def test_default_quota_is_200(bce_account):
+    """Spec §6: 200 tags per account by default (the server of this module runs without --bce-tag-quota);
+    the 201st is 413 LimitExceeded, in one request or after the others, and changes nothing."""
+    raw = bce_account.raw("go")
+    tags = [{"tagKey": f"q{i:03d}", "tagValue": ""} for i in range(201)]
+    assert_bce_error(raw.create(tags), LIMIT)
+    assert raw.tags() == []
+    assert_bce_write_ok(raw.create(tags[:200]))
+    full = bce_account.snapshot()
+    assert len(full["tags"]) == 200
+    assert_bce_error(raw.create(tags[200:]), LIMIT)
+    assert_bce_error(raw.bind("q200", "", "BCC", [("i-q", "bj")]), LIMIT)
+    assert bce_account.snapshot() == full
+    assert_bce_write_ok(raw.create(tags[:200]))  # existing tags at the limit
+    assert bce_account.snapshot() == full
+
+
 # --- the per-resource limit: 1000 tags (docs/baidu.md) -----------------------------------------------------
 
 @pytest.fixture(scope="module")
