@@ -28,11 +28,18 @@ def rows_of(r) -> list:
     return sorted((x.tag_key, x.tag_value, x.service_type, x.region, x.resource_id) for x in r.tag_association_fulls)
 
 
-def assert_write(r):
-    """What the SDK answers for a write: a BceResponse with metadata only (no body)."""
+TEXT = "text/plain; charset=utf-8"
+JSON = "application/json; charset=utf-8"
+
+
+def assert_write(r, content_type=JSON):
+    """What the SDK answers for a write: a BceResponse with metadata only (no body). Its Content-Type is the
+    real service's (§1.5): plain text for the catalogue's create and delete (the seed's), JSON for the resource
+    operations (bind's); the SDK keeps it in the metadata, where a missing one raises AttributeError."""
     assert getattr(r, "raw_data", None) is None, r.raw_data
     assert UUID4.match(r.metadata.bce_request_id), vars(r.metadata)
     assert r.metadata.content_length == "0", vars(r.metadata)
+    assert r.metadata.content_type == content_type, vars(r.metadata)
     assert r.metadata.date, vars(r.metadata)
 
 
@@ -56,13 +63,13 @@ def sdk(acct):
 # --- create / list -----------------------------------------------------------------------------------------
 
 def test_create_and_list(acct, sdk):
-    assert_write(sdk.create_tags([{"tagKey": "env", "tagValue": "prod"}, {"tagKey": "team", "tagValue": ""}]))
+    assert_write(sdk.create_tags([{"tagKey": "env", "tagValue": "prod"}, {"tagKey": "team", "tagValue": ""}]), TEXT)
     r = sdk.list_tags()
     assert_read(r, "tags")
     assert tags_of(r) == [("env", "prod"), ("team", "")]
     assert r.tags[0].tag_key == "env" and r.tags[0].tag_value == "prod"
     # create skips existing tags (seed)
-    assert_write(sdk.create_tags([{"tagKey": "env", "tagValue": "prod"}]))
+    assert_write(sdk.create_tags([{"tagKey": "env", "tagValue": "prod"}]), TEXT)
     assert tags_of(sdk.list_tags()) == [("env", "prod"), ("team", "")]
 
 
@@ -338,7 +345,7 @@ def test_delete_unbinds_everywhere(acct, sdk):
     sdk.bind("env", "prod", "BCC", [(i, "bj"), (j, "gz")])
     sdk.bind("env", "prod", "EIP", [(i, "su")])
     sdk.bind("team", "core", "BCC", [(i, "bj")])
-    assert_write(sdk.delete_tags([{"tagKey": "env", "tagValue": "prod"}, {"tagKey": "absent", "tagValue": "x"}]))
+    assert_write(sdk.delete_tags([{"tagKey": "env", "tagValue": "prod"}, {"tagKey": "absent", "tagValue": "x"}]), TEXT)
     assert tags_of(sdk.list_tags()) == [("team", "core")]
     assert rows_of(sdk.query_full_list(False)) == [("team", "core", "BCC", "bj", i)]
     assert resources_of(sdk.tag_resources()) == [(("team", "core"), [("BCC", "bj", i)])]
@@ -348,7 +355,7 @@ def test_delete_unbinds_everywhere(acct, sdk):
     assert tags_of(sdk.list_tags("k")) == [("k", "v")]
     # deleting absent tags only: a no-op
     before = acct.snapshot()
-    assert_write(sdk.delete_tags([{"tagKey": "absent", "tagValue": ""}]))
+    assert_write(sdk.delete_tags([{"tagKey": "absent", "tagValue": ""}]), TEXT)
     assert acct.snapshot() == before
 
 

@@ -88,7 +88,14 @@ impl<S: Store> Bce<S> {
         let outcome = self.run(method, uri, headers, &body, &mut handled).await;
         handled.response = match outcome {
             Ok(Some(json)) => respond(StatusCode::OK, Some(json), &handled.request_id),
-            Ok(None) => respond(StatusCode::OK, None, &handled.request_id),
+            Ok(None) => {
+                let mut response = respond(StatusCode::OK, None, &handled.request_id);
+                response.headers_mut().insert(
+                    header::CONTENT_TYPE,
+                    HeaderValue::from_static(write_content_type(handled.operation)),
+                );
+                response
+            }
             Err(err) => {
                 handled.error_code = Some(err.code.to_string());
                 error_response(&err, &handled.request_id)
@@ -561,6 +568,17 @@ fn core_error(err: &CoreError) -> BceError {
             codes::SERVICE_UNAVAILABLE.into()
         }
         CoreError::Store(_) => codes::INTERNAL_ERROR.into(),
+    }
+}
+
+/// The Content-Type of a write's empty answer, as Baidu's own service sends it (§1.5): plain
+/// text for the catalogue's create (the seed's response) and delete, JSON for the resource
+/// operations (bind's documented response). No SDK reads it, but bce-python-sdk keeps it in
+/// the response's metadata, where a missing one is an `AttributeError`.
+fn write_content_type(operation: Option<&str>) -> &'static str {
+    match operation {
+        Some("CreateTags" | "DeleteTags") => "text/plain; charset=utf-8",
+        _ => "application/json; charset=utf-8",
     }
 }
 
