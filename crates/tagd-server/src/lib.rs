@@ -5,7 +5,7 @@ pub mod admin;
 mod dispatch;
 pub mod telemetry;
 
-use std::future::Future;
+use std::future::{Future, IntoFuture as _};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -87,7 +87,16 @@ pub async fn bind(config: &ServerConfig) -> std::io::Result<TcpListener> {
     TcpListener::bind(config.listen).await
 }
 
+/// How long after the request timeout a stopping server still waits for its connections: the
+/// time to write a last answer.
+const SHUTDOWN_MARGIN: Duration = Duration::from_secs(2);
+
 /// Serves until `shutdown` resolves, then stops accepting and waits for in-flight requests.
+///
+/// The wait is bounded: every request is answered within `request_timeout`, so a connection
+/// still open `request_timeout` plus [`SHUTDOWN_MARGIN`] after the stop carries no request
+/// (a client that sent part of its headers and went quiet), and it is closed. Without the
+/// bound such a client kept a stopping server alive for as long as it held the connection.
 pub async fn serve<S: Store>(
     listener: TcpListener,
     state: Arc<AppState<S>>,
@@ -95,12 +104,34 @@ pub async fn serve<S: Store>(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let app = router(state, config.request_timeout);
-    axum::serve(
+    let (stopping, stopped) = tokio::sync::oneshot::channel::<()>();
+    let signal = async move {
+        shutdown.await;
+        let _ = stopping.send(());
+    };
+    let served = axum::serve(
         listener,
         app.into_make_service_with_connect_info::<SocketAddr>(),
     )
-    .with_graceful_shutdown(shutdown)
-    .await
+    .with_graceful_shutdown(signal)
+    .into_future();
+    let grace = config.request_timeout + SHUTDOWN_MARGIN;
+    let grace_over = async move {
+        match stopped.await {
+            Ok(()) => tokio::time::sleep(grace).await,
+            Err(_) => std::future::pending().await,
+        }
+    };
+    tokio::select! {
+        served = served => served,
+        () = grace_over => {
+            tracing::warn!(
+                grace_ms = grace.as_millis() as u64,
+                "connections still open after the shutdown grace period: closing them"
+            );
+            Ok(())
+        }
+    }
 }
 
 /// Starts listening for SIGINT (Ctrl-C) and SIGTERM at once; the future resolves on the first.
