@@ -1,6 +1,7 @@
 //! `tagd serve`: open the store, make sure a root key exists, listen, announce, serve, and on
 //! SIGTERM / Ctrl-C finish in-flight requests, flush and exit 0.
 
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
@@ -46,12 +47,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     let local = listener.local_addr()?;
     let admin_token = hex_token();
     let admin_file = tagd_server::admin_file(&args.data_dir);
-    let endpoint_ip = if local.ip().is_unspecified() {
-        "127.0.0.1".to_owned()
-    } else {
-        local.ip().to_string()
-    };
-    let endpoint = format!("http://{endpoint_ip}:{}", local.port());
+    let endpoint = admin_endpoint(local);
     let admin_json = serde_json::json!({ "endpoint": endpoint, "token": admin_token });
     write_private(&admin_file, &admin_json.to_string())?;
     let state = Arc::new(AppState::with_bce_quota(
@@ -108,6 +104,17 @@ async fn ensure_root(store: &RedbStore, args: &ServeArgs) -> anyhow::Result<()> 
     }
 }
 
+/// The URL at which local admin commands reach a server listening on `local`: its loopback
+/// address when it listens on every address, and an IPv6 address in brackets.
+fn admin_endpoint(local: SocketAddr) -> String {
+    let ip = match local.ip() {
+        IpAddr::V4(ip) if ip.is_unspecified() => IpAddr::V4(Ipv4Addr::LOCALHOST),
+        IpAddr::V6(ip) if ip.is_unspecified() => IpAddr::V6(Ipv6Addr::LOCALHOST),
+        ip => ip,
+    };
+    format!("http://{}", SocketAddr::new(ip, local.port()))
+}
+
 fn hex_token() -> String {
     let bytes: [u8; 32] = tagd_core::account::random_bytes();
     bytes.iter().map(|b| format!("{b:02x}")).collect()
@@ -133,4 +140,28 @@ fn write_private(path: &Path, contents: &str) -> anyhow::Result<()> {
     }
     std::fs::rename(&tmp, path).with_context(|| format!("cannot write {}", path.display()))?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::admin_endpoint;
+
+    /// `admin.json` held `http://::1:PORT` for `--listen [::1]:PORT`, which no admin command
+    /// could parse ("invalid authority").
+    #[test]
+    fn the_admin_endpoint_is_a_url_for_every_listen_address() {
+        let cases = [
+            ("127.0.0.1:8080", "http://127.0.0.1:8080"),
+            ("0.0.0.0:8080", "http://127.0.0.1:8080"),
+            ("[::1]:8080", "http://[::1]:8080"),
+            ("[::]:8080", "http://[::1]:8080"),
+            ("[fe80::1]:9", "http://[fe80::1]:9"),
+        ];
+        for (listen, want) in cases {
+            let endpoint = admin_endpoint(listen.parse().expect("an address"));
+            assert_eq!(endpoint, want, "listen {listen}");
+            let uri: http::Uri = endpoint.parse().expect("the endpoint is a URI");
+            assert!(uri.authority().is_some(), "{endpoint}");
+        }
+    }
 }
