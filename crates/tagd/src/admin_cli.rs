@@ -90,6 +90,21 @@ async fn call<B: Serialize, T: DeserializeOwned>(
     Ok(serde_json::from_slice(&bytes)?)
 }
 
+/// `name` as one segment of an admin API path: every byte but RFC 3986's unreserved characters
+/// percent-encoded, so that a name with a space, `/`, `?` or `..` reaches the server as typed
+/// (and is refused there as an unknown account or key, as it is without a server).
+fn path_segment(name: &str) -> String {
+    let mut segment = String::with_capacity(name.len());
+    for byte in name.bytes() {
+        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'_' | b'.' | b'~') {
+            segment.push(char::from(byte));
+        } else {
+            segment.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    segment
+}
+
 fn print_key(key: &KeyJson, json: bool) -> anyhow::Result<()> {
     if json {
         println!("{}", serde_json::to_string(key)?);
@@ -177,7 +192,7 @@ pub async fn key(cmd: KeyCommand) -> anyhow::Result<()> {
                     KeyJson::from(&key)
                 }
                 Access::Remote { endpoint, token } => {
-                    let path = format!("/accounts/{account}/keys");
+                    let path = format!("/accounts/{}/keys", path_segment(&account));
                     call(&endpoint, &token, http::Method::POST, &path, None::<&()>).await?
                 }
             };
@@ -191,7 +206,7 @@ pub async fn key(cmd: KeyCommand) -> anyhow::Result<()> {
                     keys.iter().map(KeyInfoJson::from).collect()
                 }
                 Access::Remote { endpoint, token } => {
-                    let path = format!("/accounts/{account}/keys");
+                    let path = format!("/accounts/{}/keys", path_segment(&account));
                     call(&endpoint, &token, http::Method::GET, &path, None::<&()>).await?
                 }
             };
@@ -216,7 +231,7 @@ pub async fn key(cmd: KeyCommand) -> anyhow::Result<()> {
                     KeyInfoJson::from(&key)
                 }
                 Access::Remote { endpoint, token } => {
-                    let path = format!("/keys/{key_id}/disable");
+                    let path = format!("/keys/{}/disable", path_segment(&key_id));
                     call(&endpoint, &token, http::Method::POST, &path, None::<&()>).await?
                 }
             };
@@ -306,5 +321,20 @@ pub async fn resource(cmd: ResourceCommand) -> anyhow::Result<()> {
             }
             Ok(())
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::path_segment;
+
+    #[test]
+    fn a_path_segment_keeps_unreserved_characters_and_escapes_the_rest() {
+        assert_eq!(path_segment("1234567890123456"), "1234567890123456");
+        assert_eq!(path_segment("LTAI-ab_c.d~"), "LTAI-ab_c.d~");
+        assert_eq!(path_segment("../x"), "..%2Fx");
+        assert_eq!(path_segment("a b?c#d%"), "a%20b%3Fc%23d%25");
+        assert_eq!(path_segment("é"), "%C3%A9");
+        assert_eq!(path_segment(""), "");
     }
 }
