@@ -29,3 +29,30 @@ def test_names_with_url_characters_reach_the_running_server_as_typed(server, arg
     assert p.returncode == 1, (p.stdout, p.stderr)
     assert p.stderr.startswith(f"tagd: {message} (HTTP 404"), p.stderr
     assert "panicked" not in p.stderr
+
+
+@pytest.mark.parametrize("args", [("account", "create", "bob"), ("account", "list"), ("key", "list", "1")])
+def test_a_missing_data_dir_is_an_error_not_a_new_store(tagd_bin, tmp_path, args):
+    # A mistyped --data-dir (or the default ./tagd-data from another directory) used to create a new, empty
+    # store there: `account create` printed a key that the real server had never heard of.
+    missing = tmp_path / "no-such-dir" / "data"
+    p = run_cli(tagd_bin, *args, "--data-dir", str(missing))
+    assert p.returncode == 1, (p.stdout, p.stderr)
+    assert p.stdout == ""
+    assert p.stderr.startswith("tagd: ") and str(missing) in p.stderr, p.stderr
+    assert "panicked" not in p.stderr
+    assert not (tmp_path / "no-such-dir").exists(), "the command created the missing data directory"
+
+
+def test_admin_commands_on_a_stopped_server_use_its_store(tagd_bin, tmp_path_factory):
+    from harness import retire_server, spawn_server
+    srv = spawn_server(tagd_bin, tmp_path_factory)
+    try:
+        srv.stop()
+        made = srv.create_account("offline")  # no server: the store is opened directly
+        listed = {a["account_id"]: a["name"] for a in srv.cli_json("account", "list", "--json")}
+        assert listed[made["account_id"]] == "offline"
+        srv.start()
+        assert srv.raw(made["access_key_id"], made["access_key_secret"]).rows(ids=["rm-none"]) == []
+    finally:
+        retire_server(srv)

@@ -42,6 +42,14 @@ async fn access(target: &Target) -> anyhow::Result<Access> {
             token,
         });
     }
+    // Opening creates the store: a mistyped --data-dir would get a new, empty one, and
+    // `account create` would print a key the real server has never heard of.
+    if !target.data_dir.is_dir() {
+        bail!(
+            "no data directory {} (check --data-dir or TAGD_DATA_DIR; `tagd serve` creates it)",
+            target.data_dir.display()
+        );
+    }
     match RedbStore::open(&target.data_dir) {
         Ok(store) => Ok(Access::Direct(store)),
         Err(OpenError::Locked(_)) => match from_file() {
