@@ -67,12 +67,25 @@ pub async fn dispatch<S: Store>(
     if !bce && !Aliyun::<S>::claims(&parts.uri) {
         return (StatusCode::NOT_FOUND, "not found\n").into_response();
     }
+    // A body announced over the limit is refused before it is read: a client waiting on
+    // `Expect: 100-continue` then gets the error instead of an invitation to send it all.
+    let announced_too_large = parts
+        .headers
+        .get(http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok())
+        .is_some_and(|length| length > MAX_BODY_BYTES as u64);
     let handle = async {
-        let body = match to_bytes(body, MAX_BODY_BYTES).await {
+        let read = if announced_too_large {
+            Err(None)
+        } else {
+            to_bytes(body, MAX_BODY_BYTES).await.map_err(Some)
+        };
+        let body = match read {
             Ok(body) => body,
             Err(err) => {
-                let too_large = is_over_limit(err);
-                return if bce {
+                let too_large = err.is_none_or(is_over_limit);
+                let mut refused: Outcome = if bce {
                     state.bce.body_refused().into()
                 } else {
                     let limit = too_large.then_some(MAX_BODY_BYTES);
@@ -81,6 +94,13 @@ pub async fn dispatch<S: Store>(
                         .body_refused(&parts.uri, &parts.headers, limit)
                         .into()
                 };
+                // What is left of the body is not read, so the connection cannot carry
+                // another request: say so (bce.md §1.5: a keep-alive client would reuse it).
+                refused.response.headers_mut().insert(
+                    http::header::CONNECTION,
+                    http::HeaderValue::from_static("close"),
+                );
+                return refused;
             }
         };
         if bce {
