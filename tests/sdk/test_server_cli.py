@@ -56,3 +56,14 @@ def test_admin_commands_on_a_stopped_server_use_its_store(tagd_bin, tmp_path_fac
         assert srv.raw(made["access_key_id"], made["access_key_secret"]).rows(ids=["rm-none"]) == []
     finally:
         retire_server(srv)
+
+
+def test_an_invalid_log_filter_is_reported(tagd_bin, tmp_path_factory):
+    # An unparsable --log used to be replaced by "info" without a word: the operator's directives were lost silently.
+    from harness import retire_server, spawn_server
+    srv = spawn_server(tagd_bin, tmp_path_factory, "--log", "tagd=debug,[bad")
+    try:
+        srv.stop()
+        assert "tagd: invalid --log filter \"tagd=debug,[bad\"" in srv.stderr_path.read_text(), srv.logs()
+    finally:
+        retire_server(srv)

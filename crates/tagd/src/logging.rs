@@ -5,7 +5,13 @@ use tracing_subscriber::EnvFilter;
 use crate::cli::LogFormat;
 
 pub fn init(format: LogFormat, filter: &str) {
-    let filter = EnvFilter::try_new(filter).unwrap_or_else(|_| EnvFilter::new("info"));
+    let filter = match EnvFilter::try_new(filter) {
+        Ok(parsed) => parsed,
+        Err(err) => {
+            eprintln!("tagd: invalid --log filter {filter:?} ({err}); logging at info");
+            EnvFilter::new("info")
+        }
+    };
     let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
