@@ -157,64 +157,119 @@ pub(crate) async fn query(
     Ok(out)
 }
 
-pub(crate) async fn list_tag_keys(pool: &PgPool, q: &KeyQuery) -> Result<Vec<String>, StoreError> {
-    let mut b = QueryBuilder::<Postgres>::new("SELECT DISTINCT key FROM bindings WHERE account = ");
-    b.push_bind(q.account.as_str().to_owned());
-    b.push(" AND region = ");
-    b.push_bind(q.region.as_str().to_owned());
-    sql::push_types(&mut b, "rtype", &q.types);
-    sql::push_match(&mut b, "key", &q.matching);
-    if let Some(after) = &q.after {
-        b.push(" AND key > ");
-        b.push_bind(after.as_bytes().to_vec());
+/// The conditions on a binding row that a key or value listing shares: the scope, the types
+/// and, for values, the key.
+struct Scope<'a> {
+    account: &'a AccountId,
+    region: &'a Region,
+    types: &'a tagd_core::TypeFilter,
+    key: Option<&'a str>,
+}
+
+impl Scope<'_> {
+    fn push(&self, b: &mut QueryBuilder<Postgres>, alias: &str) {
+        b.push(format_args!(" {alias}.account = "));
+        b.push_bind(self.account.as_str().to_owned());
+        b.push(format_args!(" AND {alias}.region = "));
+        b.push_bind(self.region.as_str().to_owned());
+        if let Some(key) = self.key {
+            b.push(format_args!(" AND {alias}.key = "));
+            b.push_bind(key.as_bytes().to_vec());
+        }
+        sql::push_types(b, &format!("{alias}.rtype"), self.types);
     }
-    b.push(" ORDER BY key LIMIT ");
-    b.push_bind(sql::limit(q.limit));
-    distinct_texts(pool, b, "key").await
+}
+
+/// Distinct values of `column` (`key`, or `value` under one key) among the scope's bindings,
+/// ascending, after `after`, matching `m`, at most `limit`: a skip scan of the index (each
+/// step seeks the next distinct value), so a listing costs its answer, not the bindings.
+async fn distinct(
+    pool: &PgPool,
+    scope: &Scope<'_>,
+    column: &str,
+    m: &tagd_core::catalogue::TextMatch,
+    after: Option<&str>,
+    limit: usize,
+) -> Result<Vec<String>, StoreError> {
+    let next = |b: &mut QueryBuilder<Postgres>, past: Option<&str>| {
+        b.push(format_args!("(SELECT b.{column} FROM bindings b WHERE"));
+        scope.push(b, "b");
+        sql::push_match(b, &format!("b.{column}"), m);
+        if let Some(after) = after {
+            b.push(format_args!(" AND b.{column} > "));
+            b.push_bind(after.as_bytes().to_vec());
+        }
+        if let Some(past) = past {
+            b.push(format_args!(" AND b.{column} > {past}"));
+        }
+        b.push(format_args!(" ORDER BY b.{column} LIMIT 1)"));
+    };
+    let mut b = QueryBuilder::<Postgres>::new("WITH RECURSIVE found(v) AS (");
+    next(&mut b, None);
+    b.push(" UNION ALL SELECT ");
+    next(&mut b, Some("found.v"));
+    b.push(" FROM found WHERE found.v IS NOT NULL) SELECT v FROM found WHERE v IS NOT NULL LIMIT ");
+    b.push_bind(sql::limit(limit));
+    let rows = b.build().fetch_all(pool).await.map_err(|e| db_error(&e))?;
+    rows.into_iter()
+        .map(|row| {
+            let bytes: Vec<u8> = row.try_get("v").map_err(|e| db_error(&e))?;
+            sql::text(bytes, column)
+        })
+        .collect()
+}
+
+pub(crate) async fn list_tag_keys(pool: &PgPool, q: &KeyQuery) -> Result<Vec<String>, StoreError> {
+    let scope = Scope {
+        account: &q.account,
+        region: &q.region,
+        types: &q.types,
+        key: None,
+    };
+    distinct(
+        pool,
+        &scope,
+        "key",
+        &q.matching,
+        q.after.as_deref(),
+        q.limit,
+    )
+    .await
 }
 
 pub(crate) async fn list_tag_values(
     pool: &PgPool,
     q: &ValueQuery,
 ) -> Result<Vec<String>, StoreError> {
-    let mut b =
-        QueryBuilder::<Postgres>::new("SELECT DISTINCT value FROM bindings WHERE account = ");
-    b.push_bind(q.account.as_str().to_owned());
-    b.push(" AND region = ");
-    b.push_bind(q.region.as_str().to_owned());
-    b.push(" AND key = ");
-    b.push_bind(q.key.as_bytes().to_vec());
-    sql::push_types(&mut b, "rtype", &q.types);
-    sql::push_match(&mut b, "value", &q.matching);
-    if let Some(after) = &q.after {
-        b.push(" AND value > ");
-        b.push_bind(after.as_bytes().to_vec());
-    }
-    b.push(" ORDER BY value LIMIT ");
-    b.push_bind(sql::limit(q.limit));
-    distinct_texts(pool, b, "value").await
-}
-
-async fn distinct_texts(
-    pool: &PgPool,
-    mut b: QueryBuilder<Postgres>,
-    column: &str,
-) -> Result<Vec<String>, StoreError> {
-    let rows = b.build().fetch_all(pool).await.map_err(|e| db_error(&e))?;
-    rows.into_iter()
-        .map(|row| {
-            let bytes: Vec<u8> = row.try_get(column).map_err(|e| db_error(&e))?;
-            sql::text(bytes, column)
-        })
-        .collect()
+    let scope = Scope {
+        account: &q.account,
+        region: &q.region,
+        types: &q.types,
+        key: Some(&q.key),
+    };
+    distinct(
+        pool,
+        &scope,
+        "value",
+        &q.matching,
+        q.after.as_deref(),
+        q.limit,
+    )
+    .await
 }
 
 pub(crate) async fn list_regions(
     pool: &PgPool,
     account: &AccountId,
 ) -> Result<Vec<Region>, StoreError> {
+    // A skip scan of the resources' key, as the key listings do.
     let rows: Vec<String> = sqlx::query_scalar(
-        "SELECT DISTINCT region FROM resources WHERE account = $1 ORDER BY region",
+        "WITH RECURSIVE found(region) AS ( \
+         (SELECT region FROM resources WHERE account = $1 ORDER BY region LIMIT 1) \
+         UNION ALL SELECT (SELECT r.region FROM resources r WHERE r.account = $1 \
+         AND r.region > found.region ORDER BY r.region LIMIT 1) \
+         FROM found WHERE found.region IS NOT NULL) \
+         SELECT region FROM found WHERE region IS NOT NULL",
     )
     .bind(account.as_str())
     .fetch_all(pool)
