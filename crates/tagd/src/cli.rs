@@ -52,9 +52,16 @@ pub struct ServeArgs {
     /// Address to listen on (port 0 picks a free port; see --ready-file).
     #[arg(long, env = "TAGD_LISTEN", default_value = "127.0.0.1:8080")]
     pub listen: SocketAddr,
-    /// Where the embedded store keeps its data.
+    /// Where the embedded store keeps its data (with --database-url: only the admin file).
     #[arg(long, env = "TAGD_DATA_DIR", default_value = "./tagd-data")]
     pub data_dir: PathBuf,
+    /// Keep everything in this PostgreSQL database (`postgres://user@host:port/db`) instead of
+    /// the embedded store: any number of tagd processes may serve the same database.
+    #[arg(long, env = "TAGD_DATABASE_URL", hide_env_values = true)]
+    pub database_url: Option<String>,
+    /// Connections to PostgreSQL this process keeps at most (with --database-url).
+    #[arg(long, env = "TAGD_DATABASE_CONNECTIONS", default_value_t = 8)]
+    pub database_connections: u32,
     /// Which resources may be tagged.
     #[arg(long, env = "TAGD_RESOURCES", value_enum, default_value_t = ResourceMode::Any)]
     pub resources: ResourceMode,

@@ -7,9 +7,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context as _;
-use tagd_core::TagService;
 use tagd_core::admin::{self, RootKey};
+use tagd_core::{Store, TagService};
 use tagd_server::{AppState, ServerConfig};
+use tagd_store_pg::PgStore;
 use tagd_store_redb::{OpenError, RedbStore, StoreOptions};
 
 use crate::cli::{ResourceMode, ServeArgs};
@@ -20,6 +21,14 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     tagd_server::telemetry::install();
     // From here on a stop is a clean one, even while the store opens or right after "ready".
     let shutdown = tagd_server::shutdown_signal();
+    if let Some(url) = &args.database_url {
+        let store = PgStore::connect(url, args.database_connections)
+            .await
+            .context("cannot open the PostgreSQL store (--database-url)")?;
+        let served = serve(store.clone(), &args, "postgres", shutdown).await;
+        store.close().await;
+        return served;
+    }
     let mut options = StoreOptions {
         cache_bytes: args.cache_mib.max(1) << 20,
         ..StoreOptions::default()
@@ -34,9 +43,23 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         }
         Err(err) => return Err(err.into()),
     };
-    ensure_root(&store, &args).await?;
+    let served = serve(store.clone(), &args, "embedded", shutdown).await;
+    // Every acknowledged write is already durable (fsync before the answer); closing waits for
+    // the writer to drain anything still queued.
+    store.close();
+    served
+}
+
+/// Serves `store` until `shutdown`: the root key, the listener, the admin and ready files.
+async fn serve<S: Store + Clone>(
+    store: S,
+    args: &ServeArgs,
+    engine: &'static str,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    ensure_root(&store, args).await?;
     let registered = args.resources == ResourceMode::Registered;
-    let service = Arc::new(TagService::new(store.clone(), registered).await?);
+    let service = Arc::new(TagService::new(store, registered).await?);
     let config = ServerConfig {
         listen: args.listen,
         request_timeout: Duration::from_secs(args.request_timeout_secs.max(1)),
@@ -46,6 +69,8 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         .with_context(|| format!("cannot listen on {}", config.listen))?;
     let local = listener.local_addr()?;
     let admin_token = hex_token();
+    std::fs::create_dir_all(&args.data_dir)
+        .with_context(|| format!("cannot create {}", args.data_dir.display()))?;
     let admin_file = tagd_server::admin_file(&args.data_dir);
     let endpoint = admin_endpoint(local);
     let admin_json = serde_json::json!({ "endpoint": endpoint, "token": admin_token });
@@ -59,11 +84,8 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         let body = serde_json::json!({ "listen": local.to_string(), "pid": std::process::id() });
         write_private(ready, &body.to_string())?;
     }
-    tracing::info!(listen = %local, data_dir = %args.data_dir.display(), resources = ?args.resources, "tagd ready");
+    tracing::info!(listen = %local, engine, data_dir = %args.data_dir.display(), resources = ?args.resources, "tagd ready");
     let served = tagd_server::serve(listener, state, &config, shutdown).await;
-    // Every acknowledged write is already durable (fsync before the answer); closing waits for
-    // the writer to drain anything still queued.
-    store.close();
     if let Err(err) = std::fs::remove_file(&admin_file) {
         tracing::warn!(error = %err, "cannot remove the admin file");
     }
@@ -72,7 +94,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn ensure_root(store: &RedbStore, args: &ServeArgs) -> anyhow::Result<()> {
+async fn ensure_root<S: Store>(store: &S, args: &ServeArgs) -> anyhow::Result<()> {
     match (&args.access_key_id, &args.access_key_secret) {
         (Some(id), Some(secret)) => {
             match admin::ensure_root_key(store, id, secret).await? {

@@ -1,0 +1,374 @@
+//! Change sets: one transaction each, under the account's lock, computed with the core's own
+//! rules (`TagSet::apply`) against the state the transaction reads, then written as the rows
+//! that changed.
+
+use std::collections::HashMap;
+
+use sqlx::{PgConnection, PgPool, Row as _};
+use tagd_core::change::CatalogueChange;
+use tagd_core::change::ResourceProblem;
+use tagd_core::rules::rules_for_namespace;
+use tagd_core::{
+    AccountId, ApplyReport, Atomicity, ChangeSet, ResourceFailure, ResourceRef, StoreError, TagSet,
+};
+
+use crate::sql::{self, db_error};
+
+pub(crate) async fn apply(pool: &PgPool, changes: &ChangeSet) -> Result<ApplyReport, StoreError> {
+    let mut tx = pool.begin().await.map_err(|e| db_error(&e))?;
+    sql::lock_account(&mut tx, &changes.account).await?;
+    if let Some(catalogue) = &changes.catalogue
+        && !apply_catalogue(&mut tx, &changes.account, catalogue).await?
+    {
+        // Dropping the transaction rolls back the catalogue's part.
+        return Ok(ApplyReport {
+            failures: Vec::new(),
+            catalogue_full: true,
+        });
+    }
+    let resources: Vec<&ResourceRef> = changes.changes.iter().map(|c| &c.resource).collect();
+    let current = load(&mut tx, &changes.account, &resources).await?;
+    let registered = if changes.require_registered {
+        Some(load_registered(&mut tx, &changes.account, &resources).await?)
+    } else {
+        None
+    };
+    let mut failures = Vec::new();
+    let mut writes = Vec::new();
+    for (index, change) in changes.changes.iter().enumerate() {
+        let fail = |problem| ResourceFailure {
+            index,
+            resource: change.resource.clone(),
+            problem,
+        };
+        if registered
+            .as_ref()
+            .is_some_and(|known| !known.contains_key(&change.resource))
+        {
+            failures.push(fail(ResourceProblem::NotRegistered));
+            continue;
+        }
+        let before = current.get(&change.resource).cloned().unwrap_or_default();
+        let rules = rules_for_namespace(change.resource.resource_type.namespace());
+        match before.apply(&change.op, rules) {
+            Ok(after) => writes.push((&change.resource, after)),
+            Err(problem) => failures.push(fail(problem)),
+        }
+    }
+    if changes.atomicity == Atomicity::AllOrNothing && !failures.is_empty() {
+        failures.truncate(1);
+        return Ok(ApplyReport {
+            failures,
+            catalogue_full: false,
+        });
+    }
+    // Each change was computed against the state before the change set (as the reference
+    // model does); a resource named twice ends with its last change.
+    let mut written: HashMap<&ResourceRef, TagSet> = HashMap::new();
+    for (resource, after) in writes {
+        let before = match written.get(resource) {
+            Some(tags) => tags.clone(),
+            None => current.get(resource).cloned().unwrap_or_default(),
+        };
+        write(&mut tx, &changes.account, resource, &before, &after).await?;
+        written.insert(resource, after);
+    }
+    tx.commit().await.map_err(|e| db_error(&e))?;
+    Ok(ApplyReport {
+        failures,
+        catalogue_full: false,
+    })
+}
+
+/// The catalogue's part of a change set: deletions (each also unbound from every resource of
+/// the namespace, in every region), then creations. `false` if the catalogue would then hold
+/// more than its quota.
+async fn apply_catalogue(
+    tx: &mut PgConnection,
+    account: &AccountId,
+    catalogue: &CatalogueChange,
+) -> Result<bool, StoreError> {
+    let namespace_prefix = format!("{}::", catalogue.namespace);
+    for tag in &catalogue.delete {
+        let deleted = sqlx::query(
+            "DELETE FROM catalogue WHERE account = $1 AND namespace = $2 AND key = $3 \
+             AND value = $4",
+        )
+        .bind(account.as_str())
+        .bind(&catalogue.namespace)
+        .bind(tag.key.as_bytes())
+        .bind(tag.value.as_bytes())
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| db_error(&e))?;
+        if deleted.rows_affected() == 0 {
+            continue;
+        }
+        let carriers = sqlx::query(
+            "SELECT region, rtype, rid FROM bindings WHERE account = $1 AND key = $2 \
+             AND value = $3 AND starts_with(rtype, $4)",
+        )
+        .bind(account.as_str())
+        .bind(tag.key.as_bytes())
+        .bind(tag.value.as_bytes())
+        .bind(&namespace_prefix)
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(|e| db_error(&e))?;
+        let mut resources = Vec::with_capacity(carriers.len());
+        for row in carriers {
+            let get = |e: sqlx::Error| db_error(&e);
+            let region: String = row.try_get("region").map_err(get)?;
+            let rtype: String = row.try_get("rtype").map_err(get)?;
+            let rid: String = row.try_get("rid").map_err(get)?;
+            resources.push(ResourceRef {
+                region: tagd_core::Region::parse(&region).ok_or_else(|| sql::corrupt("region"))?,
+                resource_type: sql::resource_type(&rtype)?,
+                id: sql::resource_id(&rid)?,
+            });
+        }
+        let refs: Vec<&ResourceRef> = resources.iter().collect();
+        let current = load(tx, account, &refs).await?;
+        for resource in &resources {
+            let before = current.get(resource).cloned().unwrap_or_default();
+            let mut after = before.clone();
+            after.remove(&tag.key);
+            write(tx, account, resource, &before, &after).await?;
+        }
+    }
+    let mut created = false;
+    for tag in &catalogue.create {
+        let made = sqlx::query(
+            "INSERT INTO catalogue (account, namespace, key, value, id) \
+             SELECT $1, $2, $3, $4, nextval('catalogue_ids') \
+             WHERE NOT EXISTS (SELECT 1 FROM catalogue WHERE account = $1 AND namespace = $2 \
+             AND key = $3 AND value = $4)",
+        )
+        .bind(account.as_str())
+        .bind(&catalogue.namespace)
+        .bind(tag.key.as_bytes())
+        .bind(tag.value.as_bytes())
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| db_error(&e))?;
+        created |= made.rows_affected() > 0;
+    }
+    if !created {
+        return Ok(true);
+    }
+    let held: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM catalogue WHERE account = $1 AND namespace = $2")
+            .bind(account.as_str())
+            .bind(&catalogue.namespace)
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(|e| db_error(&e))?;
+    Ok(usize::try_from(held).is_ok_and(|held| held <= catalogue.quota))
+}
+
+/// The resources' rows as names, regions, types and ids side by side (for `unnest`).
+fn columns(resources: &[&ResourceRef]) -> (Vec<String>, Vec<String>, Vec<String>) {
+    let mut regions = Vec::with_capacity(resources.len());
+    let mut types = Vec::with_capacity(resources.len());
+    let mut ids = Vec::with_capacity(resources.len());
+    for r in resources {
+        regions.push(r.region.as_str().to_owned());
+        types.push(r.resource_type.as_str().to_owned());
+        ids.push(r.id.as_str().to_owned());
+    }
+    (regions, types, ids)
+}
+
+/// The current tag sets of `resources` (those that have tags), in one statement.
+async fn load(
+    tx: &mut PgConnection,
+    account: &AccountId,
+    resources: &[&ResourceRef],
+) -> Result<HashMap<ResourceRef, TagSet>, StoreError> {
+    let (regions, types, ids) = columns(resources);
+    let rows = sqlx::query(
+        "SELECT region, rtype, rid, keys, vals, uuid FROM resources WHERE account = $1 \
+         AND (region, rtype, rid) IN \
+         (SELECT * FROM unnest($2::text[], $3::text[], $4::text[]))",
+    )
+    .bind(account.as_str())
+    .bind(regions)
+    .bind(types)
+    .bind(ids)
+    .fetch_all(&mut *tx)
+    .await
+    .map_err(|e| db_error(&e))?;
+    let mut out = HashMap::with_capacity(rows.len());
+    for row in rows {
+        let get = |e: sqlx::Error| db_error(&e);
+        let region: String = row.try_get("region").map_err(get)?;
+        let rtype: String = row.try_get("rtype").map_err(get)?;
+        let rid: String = row.try_get("rid").map_err(get)?;
+        let resource = ResourceRef {
+            region: tagd_core::Region::parse(&region).ok_or_else(|| sql::corrupt("region"))?,
+            resource_type: sql::resource_type(&rtype)?,
+            id: sql::resource_id(&rid)?,
+        };
+        let tags = sql::tag_set(
+            row.try_get("keys").map_err(get)?,
+            row.try_get("vals").map_err(get)?,
+            row.try_get("uuid").map_err(get)?,
+        )?;
+        out.insert(resource, tags);
+    }
+    Ok(out)
+}
+
+/// Which of `resources` are registered.
+async fn load_registered(
+    tx: &mut PgConnection,
+    account: &AccountId,
+    resources: &[&ResourceRef],
+) -> Result<HashMap<ResourceRef, ()>, StoreError> {
+    let (regions, types, ids) = columns(resources);
+    let rows = sqlx::query(
+        "SELECT region, rtype, rid FROM registered WHERE account = $1 \
+         AND (region, rtype, rid) IN \
+         (SELECT * FROM unnest($2::text[], $3::text[], $4::text[]))",
+    )
+    .bind(account.as_str())
+    .bind(regions)
+    .bind(types)
+    .bind(ids)
+    .fetch_all(&mut *tx)
+    .await
+    .map_err(|e| db_error(&e))?;
+    let mut out = HashMap::with_capacity(rows.len());
+    for row in rows {
+        let get = |e: sqlx::Error| db_error(&e);
+        let region: String = row.try_get("region").map_err(get)?;
+        let rtype: String = row.try_get("rtype").map_err(get)?;
+        let rid: String = row.try_get("rid").map_err(get)?;
+        out.insert(
+            ResourceRef {
+                region: tagd_core::Region::parse(&region).ok_or_else(|| sql::corrupt("region"))?,
+                resource_type: sql::resource_type(&rtype)?,
+                id: sql::resource_id(&rid)?,
+            },
+            (),
+        );
+    }
+    Ok(out)
+}
+
+/// Writes one resource's change from `before` to `after`: the bindings that went and came,
+/// and its row (deleted once it has no tags: its uuid goes with it).
+async fn write(
+    tx: &mut PgConnection,
+    account: &AccountId,
+    resource: &ResourceRef,
+    before: &TagSet,
+    after: &TagSet,
+) -> Result<(), StoreError> {
+    if before == after {
+        return Ok(());
+    }
+    let (gone_keys, gone_values): (Vec<Vec<u8>>, Vec<Vec<u8>>) = before
+        .iter()
+        .filter(|(k, v)| after.get(k) != Some(*v))
+        .map(|(k, v)| (k.as_bytes().to_vec(), v.as_bytes().to_vec()))
+        .unzip();
+    let (new_keys, new_values): (Vec<Vec<u8>>, Vec<Vec<u8>>) = after
+        .iter()
+        .filter(|(k, v)| before.get(k) != Some(*v))
+        .map(|(k, v)| (k.as_bytes().to_vec(), v.as_bytes().to_vec()))
+        .unzip();
+    let region = resource.region.as_str();
+    let rtype = resource.resource_type.as_str();
+    let rid = resource.id.as_str();
+    if !gone_keys.is_empty() {
+        sqlx::query(
+            "DELETE FROM bindings WHERE account = $1 AND region = $2 AND rtype = $3 \
+             AND rid = $4 AND (key, value) IN \
+             (SELECT * FROM unnest($5::bytea[], $6::bytea[]))",
+        )
+        .bind(account.as_str())
+        .bind(region)
+        .bind(rtype)
+        .bind(rid)
+        .bind(gone_keys)
+        .bind(gone_values)
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| db_error(&e))?;
+    }
+    if !new_keys.is_empty() {
+        sqlx::query(
+            "INSERT INTO bindings (account, region, key, value, rtype, rid) \
+             SELECT $1, $2, k, v, $3, $4 FROM unnest($5::bytea[], $6::bytea[]) AS x(k, v)",
+        )
+        .bind(account.as_str())
+        .bind(region)
+        .bind(rtype)
+        .bind(rid)
+        .bind(new_keys)
+        .bind(new_values)
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| db_error(&e))?;
+    }
+    if after.is_empty() {
+        sqlx::query(
+            "DELETE FROM resources WHERE account = $1 AND region = $2 AND rtype = $3 \
+             AND rid = $4",
+        )
+        .bind(account.as_str())
+        .bind(region)
+        .bind(rtype)
+        .bind(rid)
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| db_error(&e))?;
+        return Ok(());
+    }
+    let (keys, vals) = sql::arrays(after);
+    sqlx::query(
+        "INSERT INTO resources (account, region, rtype, rid, keys, vals, uuid) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7) \
+         ON CONFLICT (account, region, rtype, rid) DO UPDATE \
+         SET keys = EXCLUDED.keys, vals = EXCLUDED.vals, uuid = EXCLUDED.uuid",
+    )
+    .bind(account.as_str())
+    .bind(region)
+    .bind(rtype)
+    .bind(rid)
+    .bind(keys)
+    .bind(vals)
+    .bind(after.uuid().map(str::as_bytes))
+    .execute(&mut *tx)
+    .await
+    .map_err(|e| db_error(&e))?;
+    Ok(())
+}
+
+/// Deregisters a resource and deletes its tags, under the account's lock (so a change set in
+/// flight meets either both or neither).
+pub(crate) async fn deregister_resource(
+    pool: &PgPool,
+    account: &AccountId,
+    resource: &ResourceRef,
+) -> Result<bool, StoreError> {
+    let mut tx = pool.begin().await.map_err(|e| db_error(&e))?;
+    sql::lock_account(&mut tx, account).await?;
+    let current = load(&mut tx, account, &[resource]).await?;
+    if let Some(before) = current.get(resource) {
+        write(&mut tx, account, resource, before, &TagSet::new()).await?;
+    }
+    let gone = sqlx::query(
+        "DELETE FROM registered WHERE account = $1 AND region = $2 AND rtype = $3 AND rid = $4",
+    )
+    .bind(account.as_str())
+    .bind(resource.region.as_str())
+    .bind(resource.resource_type.as_str())
+    .bind(resource.id.as_str())
+    .execute(&mut *tx)
+    .await
+    .map_err(|e| db_error(&e))?;
+    tx.commit().await.map_err(|e| db_error(&e))?;
+    Ok(gone.rows_affected() > 0)
+}

@@ -1,0 +1,281 @@
+//! Reads: one resource's tags, filtered and cursor-paged queries, keys and values in use, the
+//! regions of an account.
+
+use sqlx::{PgPool, Postgres, QueryBuilder, Row as _};
+use tagd_core::catalogue::{KeyQuery, ValueQuery};
+use tagd_core::{
+    AccountId, Region, ResourceQuery, ResourceRef, ResourceTags, StoreError, TagFilter, TagSet,
+};
+
+use crate::sql::{self, db_error};
+
+pub(crate) async fn get_tags(
+    pool: &PgPool,
+    account: &AccountId,
+    resource: &ResourceRef,
+) -> Result<TagSet, StoreError> {
+    let row = sqlx::query(
+        "SELECT keys, vals, uuid FROM resources \
+         WHERE account = $1 AND region = $2 AND rtype = $3 AND rid = $4",
+    )
+    .bind(account.as_str())
+    .bind(resource.region.as_str())
+    .bind(resource.resource_type.as_str())
+    .bind(resource.id.as_str())
+    .fetch_optional(pool)
+    .await
+    .map_err(|e| db_error(&e))?;
+    match row {
+        None => Ok(TagSet::new()),
+        Some(row) => sql::tag_set(
+            row.try_get("keys").map_err(|e| db_error(&e))?,
+            row.try_get("vals").map_err(|e| db_error(&e))?,
+            row.try_get("uuid").map_err(|e| db_error(&e))?,
+        ),
+    }
+}
+
+/// The filter whose bindings drive the query: one with a single value if there is one (the
+/// narrowest list), else the first; the others are checked on each candidate.
+fn driving_filter(q: &ResourceQuery) -> Option<usize> {
+    q.tags
+        .iter()
+        .position(|f| f.single_value().is_some())
+        .or_else(|| (!q.tags.is_empty()).then_some(0))
+}
+
+fn values(filter: &TagFilter) -> Vec<Vec<u8>> {
+    filter
+        .values
+        .iter()
+        .map(|v| v.as_bytes().to_vec())
+        .collect()
+}
+
+pub(crate) async fn query(
+    pool: &PgPool,
+    q: &ResourceQuery,
+) -> Result<Vec<ResourceTags>, StoreError> {
+    if q.limit == 0 {
+        return Ok(Vec::new());
+    }
+    let mut b = QueryBuilder::<Postgres>::new("SELECT r.rtype, r.rid, r.keys, r.vals, r.uuid ");
+    // Named resources are read by their keys; else the bindings of one filter drive the scan,
+    // in (type, id) order; else the resources of the scope are scanned in that order.
+    let driver = if q.ids.is_empty() {
+        driving_filter(q)
+    } else {
+        None
+    };
+    match driver.map(|at| &q.tags[at]) {
+        Some(filter) => {
+            b.push(
+                "FROM bindings d JOIN resources r ON r.account = d.account \
+                 AND r.region = d.region AND r.rtype = d.rtype AND r.rid = d.rid \
+                 WHERE d.account = ",
+            );
+            b.push_bind(q.account.as_str().to_owned());
+            b.push(" AND d.region = ");
+            b.push_bind(q.region.as_str().to_owned());
+            b.push(" AND d.key = ");
+            b.push_bind(filter.key.as_bytes().to_vec());
+            if !filter.values.is_empty() {
+                b.push(" AND d.value = ANY(");
+                b.push_bind(values(filter));
+                b.push(")");
+            }
+        }
+        None => {
+            b.push("FROM resources r WHERE r.account = ");
+            b.push_bind(q.account.as_str().to_owned());
+            b.push(" AND r.region = ");
+            b.push_bind(q.region.as_str().to_owned());
+        }
+    }
+    sql::push_types(&mut b, "r.rtype", &q.types);
+    if let Some(cursor) = &q.start {
+        b.push(if cursor.inclusive {
+            " AND (r.rtype, r.rid) >= ("
+        } else {
+            " AND (r.rtype, r.rid) > ("
+        });
+        b.push_bind(cursor.resource_type.as_str().to_owned());
+        b.push(", ");
+        b.push_bind(cursor.id.as_str().to_owned());
+        b.push(")");
+    }
+    if !q.ids.is_empty() {
+        let (types, ids): (Vec<String>, Vec<String>) = q
+            .ids
+            .iter()
+            .map(|(t, id)| (t.as_str().to_owned(), id.as_str().to_owned()))
+            .unzip();
+        b.push(" AND (r.rtype, r.rid) IN (SELECT * FROM unnest(");
+        b.push_bind(types);
+        b.push("::text[], ");
+        b.push_bind(ids);
+        b.push("::text[]))");
+    }
+    for (at, filter) in q.tags.iter().enumerate() {
+        if Some(at) == driver {
+            continue;
+        }
+        b.push(
+            " AND EXISTS (SELECT 1 FROM bindings f WHERE f.account = r.account \
+             AND f.region = r.region AND f.rtype = r.rtype AND f.rid = r.rid AND f.key = ",
+        );
+        b.push_bind(filter.key.as_bytes().to_vec());
+        if !filter.values.is_empty() {
+            b.push(" AND f.value = ANY(");
+            b.push_bind(values(filter));
+            b.push(")");
+        }
+        b.push(")");
+    }
+    b.push(" ORDER BY r.rtype, r.rid LIMIT ");
+    b.push_bind(sql::limit(q.limit));
+    let rows = b.build().fetch_all(pool).await.map_err(|e| db_error(&e))?;
+    let mut out = Vec::with_capacity(rows.len());
+    for row in rows {
+        let get = |e: sqlx::Error| db_error(&e);
+        let rtype: String = row.try_get("rtype").map_err(get)?;
+        let rid: String = row.try_get("rid").map_err(get)?;
+        let tags = sql::tag_set(
+            row.try_get("keys").map_err(get)?,
+            row.try_get("vals").map_err(get)?,
+            row.try_get("uuid").map_err(get)?,
+        )?;
+        out.push(ResourceTags {
+            resource: ResourceRef {
+                region: q.region.clone(),
+                resource_type: sql::resource_type(&rtype)?,
+                id: sql::resource_id(&rid)?,
+            },
+            tags,
+        });
+    }
+    Ok(out)
+}
+
+/// The conditions on a binding row that a key or value listing shares: the scope, the types
+/// and, for values, the key.
+struct Scope<'a> {
+    account: &'a AccountId,
+    region: &'a Region,
+    types: &'a tagd_core::TypeFilter,
+    key: Option<&'a str>,
+}
+
+impl Scope<'_> {
+    fn push(&self, b: &mut QueryBuilder<Postgres>, alias: &str) {
+        b.push(format_args!(" {alias}.account = "));
+        b.push_bind(self.account.as_str().to_owned());
+        b.push(format_args!(" AND {alias}.region = "));
+        b.push_bind(self.region.as_str().to_owned());
+        if let Some(key) = self.key {
+            b.push(format_args!(" AND {alias}.key = "));
+            b.push_bind(key.as_bytes().to_vec());
+        }
+        sql::push_types(b, &format!("{alias}.rtype"), self.types);
+    }
+}
+
+/// Distinct values of `column` (`key`, or `value` under one key) among the scope's bindings,
+/// ascending, after `after`, matching `m`, at most `limit`: a skip scan of the index (each
+/// step seeks the next distinct value), so a listing costs its answer, not the bindings.
+async fn distinct(
+    pool: &PgPool,
+    scope: &Scope<'_>,
+    column: &str,
+    m: &tagd_core::catalogue::TextMatch,
+    after: Option<&str>,
+    limit: usize,
+) -> Result<Vec<String>, StoreError> {
+    let next = |b: &mut QueryBuilder<Postgres>, past: Option<&str>| {
+        b.push(format_args!("(SELECT b.{column} FROM bindings b WHERE"));
+        scope.push(b, "b");
+        sql::push_match(b, &format!("b.{column}"), m);
+        if let Some(after) = after {
+            b.push(format_args!(" AND b.{column} > "));
+            b.push_bind(after.as_bytes().to_vec());
+        }
+        if let Some(past) = past {
+            b.push(format_args!(" AND b.{column} > {past}"));
+        }
+        b.push(format_args!(" ORDER BY b.{column} LIMIT 1)"));
+    };
+    let mut b = QueryBuilder::<Postgres>::new("WITH RECURSIVE found(v) AS (");
+    next(&mut b, None);
+    b.push(" UNION ALL SELECT ");
+    next(&mut b, Some("found.v"));
+    b.push(" FROM found WHERE found.v IS NOT NULL) SELECT v FROM found WHERE v IS NOT NULL LIMIT ");
+    b.push_bind(sql::limit(limit));
+    let rows = b.build().fetch_all(pool).await.map_err(|e| db_error(&e))?;
+    rows.into_iter()
+        .map(|row| {
+            let bytes: Vec<u8> = row.try_get("v").map_err(|e| db_error(&e))?;
+            sql::text(bytes, column)
+        })
+        .collect()
+}
+
+pub(crate) async fn list_tag_keys(pool: &PgPool, q: &KeyQuery) -> Result<Vec<String>, StoreError> {
+    let scope = Scope {
+        account: &q.account,
+        region: &q.region,
+        types: &q.types,
+        key: None,
+    };
+    distinct(
+        pool,
+        &scope,
+        "key",
+        &q.matching,
+        q.after.as_deref(),
+        q.limit,
+    )
+    .await
+}
+
+pub(crate) async fn list_tag_values(
+    pool: &PgPool,
+    q: &ValueQuery,
+) -> Result<Vec<String>, StoreError> {
+    let scope = Scope {
+        account: &q.account,
+        region: &q.region,
+        types: &q.types,
+        key: Some(&q.key),
+    };
+    distinct(
+        pool,
+        &scope,
+        "value",
+        &q.matching,
+        q.after.as_deref(),
+        q.limit,
+    )
+    .await
+}
+
+pub(crate) async fn list_regions(
+    pool: &PgPool,
+    account: &AccountId,
+) -> Result<Vec<Region>, StoreError> {
+    // A skip scan of the resources' key, as the key listings do.
+    let rows: Vec<String> = sqlx::query_scalar(
+        "WITH RECURSIVE found(region) AS ( \
+         (SELECT region FROM resources WHERE account = $1 ORDER BY region LIMIT 1) \
+         UNION ALL SELECT (SELECT r.region FROM resources r WHERE r.account = $1 \
+         AND r.region > found.region ORDER BY r.region LIMIT 1) \
+         FROM found WHERE found.region IS NOT NULL) \
+         SELECT region FROM found WHERE region IS NOT NULL",
+    )
+    .bind(account.as_str())
+    .fetch_all(pool)
+    .await
+    .map_err(|e| db_error(&e))?;
+    rows.iter()
+        .map(|r| Region::parse(r).ok_or_else(|| sql::corrupt("region")))
+        .collect()
+}

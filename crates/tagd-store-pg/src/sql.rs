@@ -1,0 +1,182 @@
+//! What the engine's modules share: error mapping, the per-account lock, text and type filters
+//! in SQL, and the decoding of stored names.
+
+use sqlx::{Postgres, QueryBuilder};
+use tagd_core::catalogue::TextMatch;
+use tagd_core::{AccountId, ResourceId, ResourceType, StoreError, TagSet, TypeFilter};
+
+/// A database error in the store's terms: the database out of reach is `Unavailable` (the
+/// dialects answer 503, which clients retry), anything else an engine error.
+pub(crate) fn db_error(err: &sqlx::Error) -> StoreError {
+    match err {
+        sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::WorkerCrashed => StoreError::Unavailable(format!("database: {err}")),
+        other => StoreError::Engine(format!("database: {other}")),
+    }
+}
+
+pub(crate) fn unavailable(err: &sqlx::Error) -> StoreError {
+    StoreError::Unavailable(format!("database: {err}"))
+}
+
+pub(crate) fn corrupt(what: &str) -> StoreError {
+    StoreError::Corrupt(format!("stored {what}"))
+}
+
+/// Takes the transaction-scoped advisory lock of `account`'s writes: change sets (and the
+/// other writes that must meet them in order) of one account are serialised on every node.
+pub(crate) async fn lock_account(
+    tx: &mut sqlx::PgConnection,
+    account: &AccountId,
+) -> Result<(), StoreError> {
+    sqlx::query("SELECT pg_advisory_xact_lock($1)")
+        .bind(lock_key(account.as_str()))
+        .execute(tx)
+        .await
+        .map_err(|e| db_error(&e))?;
+    Ok(())
+}
+
+/// A 64-bit key for `account`'s lock (FNV-1a): stable across nodes and releases; two accounts
+/// that share one only wait for each other.
+fn lock_key(account: &str) -> i64 {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for byte in b"tagd.account\0".iter().chain(account.as_bytes()) {
+        hash ^= u64::from(*byte);
+        hash = hash.wrapping_mul(0x0100_0000_01b3);
+    }
+    i64::from_ne_bytes(hash.to_ne_bytes())
+}
+
+/// A row limit as SQL takes it.
+pub(crate) fn limit(n: usize) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
+}
+
+/// ` AND <column> matches m`, for a bytea column.
+pub(crate) fn push_match(b: &mut QueryBuilder<Postgres>, column: &str, m: &TextMatch) {
+    match m {
+        TextMatch::Any => {}
+        TextMatch::Exact(s) => {
+            b.push(format_args!(" AND {column} = "));
+            b.push_bind(s.as_bytes().to_vec());
+        }
+        TextMatch::Prefix(p) => {
+            b.push(format_args!(" AND {column} >= "));
+            b.push_bind(p.as_bytes().to_vec());
+            if let Some(end) = prefix_end(p.as_bytes()) {
+                b.push(format_args!(" AND {column} < "));
+                b.push_bind(end);
+            }
+        }
+    }
+}
+
+/// The first byte string after every string that starts with `prefix`; `None` if there is none
+/// (an empty prefix, or one of 0xFF bytes only).
+fn prefix_end(prefix: &[u8]) -> Option<Vec<u8>> {
+    let mut end = prefix.to_vec();
+    while let Some(last) = end.pop() {
+        if last < 0xFF {
+            end.push(last + 1);
+            return Some(end);
+        }
+    }
+    None
+}
+
+/// ` AND <the types `types` admits>`, for a canonical type column.
+pub(crate) fn push_types(b: &mut QueryBuilder<Postgres>, column: &str, types: &TypeFilter) {
+    b.push(" AND ");
+    push_type_condition(b, column, types);
+}
+
+fn push_type_condition(b: &mut QueryBuilder<Postgres>, column: &str, types: &TypeFilter) {
+    match types {
+        TypeFilter::Exact(t) => {
+            b.push(format_args!("{column} = "));
+            b.push_bind(t.as_str().to_owned());
+        }
+        TypeFilter::Namespace(ns) => {
+            b.push(format_args!("starts_with({column}, "));
+            b.push_bind(format!("{ns}::"));
+            b.push(")");
+        }
+        TypeFilter::Product { namespace, product } => {
+            b.push(format_args!("starts_with({column}, "));
+            b.push_bind(format!("{namespace}::{product}::"));
+            b.push(")");
+        }
+        TypeFilter::AnyOf(any) if any.is_empty() => {
+            b.push("FALSE");
+        }
+        TypeFilter::AnyOf(any) => {
+            b.push("(");
+            for (i, member) in any.iter().enumerate() {
+                if i > 0 {
+                    b.push(" OR ");
+                }
+                push_type_condition(b, column, member);
+            }
+            b.push(")");
+        }
+    }
+}
+
+pub(crate) fn text(bytes: Vec<u8>, what: &str) -> Result<String, StoreError> {
+    String::from_utf8(bytes).map_err(|_| corrupt(what))
+}
+
+pub(crate) fn resource_type(s: &str) -> Result<ResourceType, StoreError> {
+    ResourceType::parse_canonical(s).ok_or_else(|| corrupt("resource type"))
+}
+
+pub(crate) fn resource_id(s: &str) -> Result<ResourceId, StoreError> {
+    ResourceId::parse(s).ok_or_else(|| corrupt("resource id"))
+}
+
+/// A tag set from its stored arrays (keys in order, values beside them) and uuid.
+pub(crate) fn tag_set(
+    keys: Vec<Vec<u8>>,
+    vals: Vec<Vec<u8>>,
+    uuid: Option<Vec<u8>>,
+) -> Result<TagSet, StoreError> {
+    if keys.len() != vals.len() {
+        return Err(corrupt("tag set"));
+    }
+    let mut tags = TagSet::with_capacity(keys.len(), 0);
+    for (k, v) in keys.into_iter().zip(vals) {
+        tags.push(&text(k, "tag key")?, &text(v, "tag value")?);
+    }
+    let uuid = uuid.map(|u| text(u, "uuid")).transpose()?;
+    Ok(tags.with_uuid(uuid))
+}
+
+/// A tag set as it is stored: its keys and its values, in key order.
+pub(crate) fn arrays(tags: &TagSet) -> (Vec<Vec<u8>>, Vec<Vec<u8>>) {
+    tags.iter()
+        .map(|(k, v)| (k.as_bytes().to_vec(), v.as_bytes().to_vec()))
+        .unzip()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn prefix_end_is_the_first_string_past_the_prefix() {
+        assert_eq!(prefix_end(b"ab"), Some(b"ac".to_vec()));
+        assert_eq!(prefix_end(b"a\xff"), Some(b"b".to_vec()));
+        assert_eq!(prefix_end(b"\xff\xff"), None);
+        assert_eq!(prefix_end(b""), None);
+    }
+
+    #[test]
+    fn lock_keys_differ_by_account_and_stay_put() {
+        assert_eq!(lock_key("1000000000000001"), lock_key("1000000000000001"));
+        assert_ne!(lock_key("1000000000000001"), lock_key("1000000000000002"));
+    }
+}
