@@ -1,7 +1,10 @@
 """Helpers of the end-to-end harness: a real `tagd serve` process driven by Alibaba's real Python SDKs.
 
 Environment:
-  TAGD_BIN   path to the built tagd binary (default: <repo>/target/debug/tagd).
+  TAGD_BIN                path to the built tagd binary (default: <repo>/target/debug/tagd).
+  TAGD_TEST_ENGINE        `embedded` (default) or `postgres`: every server of the suite then keeps its data in a
+                          schema of its own in TAGD_TEST_DATABASE_URL, created and dropped around it.
+  TAGD_TEST_DATABASE_URL  default postgres://postgres@127.0.0.1:5432/test.
 
 Everything the tests assert comes from shared/spec/aliyun.md and shared/seeds/aliyun-rds-TagResources.txt.
 """
@@ -60,6 +63,29 @@ def rid(prefix: str = "rm") -> str:
 
 _LIVE_SERVERS: list["TagdServer"] = []
 
+ENGINE = os.environ.get("TAGD_TEST_ENGINE", "embedded")
+assert ENGINE in ("embedded", "postgres"), f"TAGD_TEST_ENGINE={ENGINE!r}: want embedded or postgres"
+DATABASE_URL = os.environ.get("TAGD_TEST_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/test")
+
+
+def psql(sql: str) -> None:
+    """Runs `sql` on TAGD_TEST_DATABASE_URL (schemas of the postgres engine's servers)."""
+    p = subprocess.run(["psql", DATABASE_URL, "-v", "ON_ERROR_STOP=1", "-qc", sql], capture_output=True,
+                       text=True, timeout=60, stdin=subprocess.DEVNULL)
+    assert p.returncode == 0, f"psql {sql!r}: {p.stderr}"
+
+
+def new_schema() -> str:
+    """A fresh schema for one server's data; its URL for `--database-url` is `schema_url(name)`."""
+    name = f"tagd_e2e_{uuid.uuid4().hex[:12]}"
+    psql(f"CREATE SCHEMA {name}")
+    return name
+
+
+def schema_url(schema: str) -> str:
+    sep = "&" if "?" in DATABASE_URL else "?"
+    return f"{DATABASE_URL}{sep}options[search_path]={schema}"
+
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
@@ -100,6 +126,14 @@ class TagdServer:
         self.stdout_path = self.workdir / "stdout.0.log"
         self.stderr_path = self.workdir / "stderr.0.log"
         self._files = []
+        # With the postgres engine, the server and the admin commands both work on this schema. A key changed
+        # through the CLI then reaches the server by its credential cache's expiry: 0 s here, so that tests see
+        # the change at once (test_postgres_nodes checks a real expiry).
+        self.schema = new_schema() if ENGINE == "postgres" else None
+        self.engine_env = {} if self.schema is None else {
+            "TAGD_DATABASE_URL": schema_url(self.schema),
+            "TAGD_CREDENTIAL_CACHE_SECS": "0",
+        }
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -140,6 +174,7 @@ class TagdServer:
             *self.extra_args,
         ]
         env = _clean_env()
+        env.update(self.engine_env)
         env.update(self.extra_env)
         self.proc = subprocess.Popen(cmd, stdout=out, stderr=err, stdin=subprocess.DEVNULL, env=env)
         deadline = time.monotonic() + READY_TIMEOUT
@@ -202,12 +237,19 @@ class TagdServer:
         for f in self._files:
             f.close()
         self._files = []
+        if self.schema is not None:
+            psql(f"DROP SCHEMA IF EXISTS {self.schema} CASCADE")
+            self.schema = None
 
     # -- the CLI on the same data dir ---------------------------------------------------------
 
     def cli(self, *args: str, check: bool = True) -> subprocess.CompletedProcess:
         cmd = [self.binary, *args, "--data-dir", str(self.data_dir)]
-        p = subprocess.run(cmd, capture_output=True, text=True, timeout=60, env=_clean_env(), stdin=subprocess.DEVNULL)
+        env = _clean_env()
+        env.update(self.engine_env)
+        if "TAGD_DATABASE_URL" in self.extra_env:  # a server put on a database by its test
+            env["TAGD_DATABASE_URL"] = self.extra_env["TAGD_DATABASE_URL"]
+        p = subprocess.run(cmd, capture_output=True, text=True, timeout=60, env=env, stdin=subprocess.DEVNULL)
         if check and p.returncode != 0:
             raise AssertionError(f"{cmd} exited {p.returncode}\nstdout: {p.stdout}\nstderr: {p.stderr}")
         return p

@@ -10,10 +10,15 @@ import pytest
 import requests
 from aliyunsdkcore.acs_exception.exceptions import ServerException
 
-from harness import REGION, assert_raw_error, retire_server, rid, spawn_server, uid
+from harness import ENGINE, REGION, assert_raw_error, retire_server, rid, spawn_server, uid
 
 
 # --- health and metrics ------------------------------------------------------------------------
+
+def test_the_server_runs_on_the_engine_the_suite_names(server):
+    # TAGD_TEST_ENGINE=postgres runs this whole suite on PostgreSQL: make sure it did.
+    assert f'engine="{ENGINE}"' in server.stderr_path.read_text(), server.logs()
+
 
 def test_healthz_needs_no_signature(server):
     r = requests.get(f"{server.base_url}/healthz", timeout=5)

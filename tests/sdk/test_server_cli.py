@@ -25,7 +25,7 @@ def run_cli(tagd_bin, *args) -> subprocess.CompletedProcess:
 def test_names_with_url_characters_reach_the_running_server_as_typed(server, args, message):
     # The remote path put the name into the admin API's URL as it was: a space was "invalid uri character", and
     # "/", "?" or "../" sent the call elsewhere ("not found").
-    p = server.cli(*args, check=False)
+    p = server.cli(*args, "--endpoint", server.base_url, check=False)
     assert p.returncode == 1, (p.stdout, p.stderr)
     assert p.stderr.startswith(f"tagd: {message} (HTTP 404"), p.stderr
     assert "panicked" not in p.stderr

@@ -3,6 +3,7 @@
 
 use std::collections::{BTreeSet, HashMap};
 use std::sync::RwLock;
+use std::time::{Duration, Instant};
 
 use crate::account::{AccessKeyId, AccountId, Credential};
 use crate::catalogue::{KeyQuery, PresetDelete, PresetKey, PresetKeyInfo, TextMatch, ValueQuery};
@@ -43,8 +44,11 @@ pub struct TagService<S> {
     store: S,
     tokens: TokenCodec,
     require_registered: bool,
-    /// Keys seen recently; the admin paths that change a key call [`Self::forget_credential`].
-    credentials: RwLock<HashMap<AccessKeyId, Credential>>,
+    /// Keys seen recently, with when they were read; the admin paths that change a key call
+    /// [`Self::forget_credential`].
+    credentials: RwLock<HashMap<AccessKeyId, (Credential, Instant)>>,
+    /// How long a key read from the store is trusted; `None`: until this process changes it.
+    credential_ttl: Option<Duration>,
 }
 
 impl<S: Store> TagService<S> {
@@ -56,21 +60,40 @@ impl<S: Store> TagService<S> {
             tokens: TokenCodec::new(key),
             require_registered,
             credentials: RwLock::default(),
+            credential_ttl: None,
         })
     }
 
-    /// The key with this id (enabled or not), from memory when it was seen before.
+    /// Trusts a key read from the store for `ttl` only. For a store that other processes
+    /// change too (several nodes on one database): a key disabled or rotated through another
+    /// node stops working here within `ttl`. Without it, a key is trusted until this process
+    /// changes it, which is enough when no other process can.
+    #[must_use]
+    pub fn with_credential_ttl(mut self, ttl: Duration) -> Self {
+        self.credential_ttl = Some(ttl);
+        self
+    }
+
+    /// The key with this id (enabled or not), from memory when it was read recently enough.
     pub async fn credential(&self, id: &AccessKeyId) -> Result<Option<Credential>, CoreError> {
         if let Ok(cache) = self.credentials.read()
-            && let Some(found) = cache.get(id)
+            && let Some((found, read_at)) = cache.get(id)
+            && self
+                .credential_ttl
+                .is_none_or(|ttl| read_at.elapsed() < ttl)
         {
             return Ok(Some(found.clone()));
         }
         let found = self.store.get_key(id).await?;
-        if let Some(credential) = &found
-            && let Ok(mut cache) = self.credentials.write()
-        {
-            cache.insert(id.clone(), credential.clone());
+        if let Ok(mut cache) = self.credentials.write() {
+            match &found {
+                Some(credential) => {
+                    cache.insert(id.clone(), (credential.clone(), Instant::now()));
+                }
+                None => {
+                    cache.remove(id);
+                }
+            }
         }
         Ok(found)
     }
@@ -643,6 +666,55 @@ mod tests {
     use crate::change::{ChangeSet, ResourceChange};
     use crate::model::Region;
     use crate::testkit::MemStore;
+
+    /// A key read from the store is trusted for the TTL only: a change made by another process
+    /// (another node on the same database) is seen once it runs out, not before.
+    #[tokio::test]
+    async fn credential_cache_honours_its_ttl() {
+        use crate::account::{Account, SecretKey};
+        let store = MemStore::new();
+        let account = Account {
+            id: AccountId::parse("1000000000000007").expect("account"),
+            name: "team".into(),
+            root: false,
+            created_at: 1,
+        };
+        let key = |enabled: bool| Credential {
+            access_key_id: AccessKeyId::parse("LTAIcached").expect("id"),
+            secret: SecretKey::new("secret-cached".to_owned()).expect("secret"),
+            account_id: account.id.clone(),
+            enabled,
+            created_at: 2,
+        };
+        store
+            .create_account(account.clone(), key(true))
+            .await
+            .expect("create");
+        let id = key(true).access_key_id;
+        let enabled = |found: Option<Credential>| found.expect("key").enabled;
+        let long = TagService::new(store.clone(), false)
+            .await
+            .expect("service")
+            .with_credential_ttl(Duration::from_secs(3600));
+        let zero = TagService::new(store.clone(), false)
+            .await
+            .expect("service")
+            .with_credential_ttl(Duration::ZERO);
+        assert!(enabled(long.credential(&id).await.expect("read")));
+        assert!(enabled(zero.credential(&id).await.expect("read")));
+        // Another process disables the key behind both services' backs.
+        store.put_key(key(false)).await.expect("disable");
+        assert!(
+            enabled(long.credential(&id).await.expect("read")),
+            "within the TTL the cached key is used"
+        );
+        assert!(
+            !enabled(zero.credential(&id).await.expect("read")),
+            "past the TTL the store is read again"
+        );
+        long.forget_credential(&id);
+        assert!(!enabled(long.credential(&id).await.expect("read")));
+    }
 
     /// A page token is bound to its query's conditions: the same values of a filter in another
     /// order, or the same types, are the same query; other values or types are not.

@@ -17,7 +17,7 @@ use http::request::Parts;
 use serde::{Deserialize, Serialize};
 use subtle::ConstantTimeEq;
 use tagd_core::admin::{self, AdminError, NewAccount};
-use tagd_core::{Credential, Region, ResourceId, ResourceRef, ResourceType, Store};
+use tagd_core::{Account, Credential, Region, ResourceId, ResourceRef, ResourceType, Store};
 
 use crate::AppState;
 
@@ -71,6 +71,17 @@ pub struct AccountJson {
     pub name: String,
     pub root: bool,
     pub created_at: u64,
+}
+
+impl From<&Account> for AccountJson {
+    fn from(account: &Account) -> Self {
+        Self {
+            account_id: account.id.as_str().to_owned(),
+            name: account.name.clone(),
+            root: account.root,
+            created_at: account.created_at,
+        }
+    }
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -207,17 +218,7 @@ async fn list_accounts<S: Store>(
         .list_accounts()
         .await
         .map_err(AdminError::from)?;
-    Ok(Json(
-        accounts
-            .iter()
-            .map(|a| AccountJson {
-                account_id: a.id.as_str().to_owned(),
-                name: a.name.clone(),
-                root: a.root,
-                created_at: a.created_at,
-            })
-            .collect(),
-    ))
+    Ok(Json(accounts.iter().map(AccountJson::from).collect()))
 }
 
 async fn create_key<S: Store>(

@@ -1,4 +1,5 @@
-//! `tagd account|key|resource`: open the store directly when no server holds it; otherwise
+//! `tagd account|key|resource`: with `--database-url`, work on the PostgreSQL database itself
+//! (every node reads it); else open the embedded store directly when no server holds it, or
 //! call the running server's admin API (its address and token are in `<data-dir>/admin.json`).
 
 use anyhow::{Context as _, bail};
@@ -6,17 +7,19 @@ use bytes::Bytes;
 use http_body_util::{BodyExt as _, Full};
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
-use serde::Serialize;
 use serde::de::DeserializeOwned;
-use tagd_core::admin;
+use serde_json::{Value, json};
+use tagd_core::{Store, admin};
 use tagd_server::admin::{AccountJson, DeregisteredJson, KeyInfoJson, KeyJson, ResourceBody};
+use tagd_store_pg::PgStore;
 use tagd_store_redb::{OpenError, RedbStore};
 
 use crate::cli::{AccountCommand, KeyCommand, ResourceArgs, ResourceCommand, Target};
 
 /// Where the data is reached.
 enum Access {
-    Direct(RedbStore),
+    Embedded(RedbStore),
+    Postgres(PgStore),
     Remote { endpoint: String, token: String },
 }
 
@@ -24,7 +27,7 @@ async fn access(target: &Target) -> anyhow::Result<Access> {
     let file = tagd_server::admin_file(&target.data_dir);
     let from_file = || -> Option<(String, String)> {
         let text = std::fs::read_to_string(&file).ok()?;
-        let json: serde_json::Value = serde_json::from_str(&text).ok()?;
+        let json: Value = serde_json::from_str(&text).ok()?;
         Some((
             json["endpoint"].as_str()?.to_owned(),
             json["token"].as_str()?.to_owned(),
@@ -42,6 +45,14 @@ async fn access(target: &Target) -> anyhow::Result<Access> {
             token,
         });
     }
+    if let Some(url) = &target.database_url {
+        // Nodes re-read a key within their --credential-cache-secs, so a change made here
+        // reaches every node without going through one of them.
+        let store = PgStore::connect(url, 2)
+            .await
+            .context("cannot open the PostgreSQL store (--database-url)")?;
+        return Ok(Access::Postgres(store));
+    }
     // Opening creates the store: a mistyped --data-dir would get a new, empty one, and
     // `account create` would print a key the real server has never heard of.
     if !target.data_dir.is_dir() {
@@ -51,7 +62,7 @@ async fn access(target: &Target) -> anyhow::Result<Access> {
         );
     }
     match RedbStore::open(&target.data_dir) {
-        Ok(store) => Ok(Access::Direct(store)),
+        Ok(store) => Ok(Access::Embedded(store)),
         Err(OpenError::Locked(_)) => match from_file() {
             Some((endpoint, token)) => Ok(Access::Remote { endpoint, token }),
             None => bail!(
@@ -64,16 +75,124 @@ async fn access(target: &Target) -> anyhow::Result<Access> {
     }
 }
 
-async fn call<B: Serialize, T: DeserializeOwned>(
+/// One admin operation, done on a store or through a server's admin API; either way its
+/// answer is the admin API's JSON.
+enum Op {
+    CreateAccount { name: String },
+    ListAccounts,
+    CreateKey { account: String },
+    ListKeys { account: String },
+    DisableKey { key_id: String },
+    Register(ResourceBody),
+    Deregister(ResourceBody),
+}
+
+impl Op {
+    async fn on_store<S: Store>(&self, store: &S) -> anyhow::Result<Value> {
+        Ok(match self {
+            Op::CreateAccount { name } => {
+                json!(KeyJson::from(
+                    &admin::create_account(store, name, false).await?
+                ))
+            }
+            Op::ListAccounts => {
+                let accounts = store.list_accounts().await?;
+                json!(accounts.iter().map(AccountJson::from).collect::<Vec<_>>())
+            }
+            Op::CreateKey { account } => {
+                json!(KeyJson::from(&admin::create_key(store, account).await?))
+            }
+            Op::ListKeys { account } => {
+                let keys = admin::list_keys(store, account).await?;
+                json!(keys.iter().map(KeyInfoJson::from).collect::<Vec<_>>())
+            }
+            Op::DisableKey { key_id } => {
+                json!(KeyInfoJson::from(&admin::disable_key(store, key_id).await?))
+            }
+            Op::Register(body) => {
+                let resource = body.resource().map_err(anyhow::Error::msg)?;
+                admin::register_resource(store, &body.account_id, &resource).await?;
+                json!({})
+            }
+            Op::Deregister(body) => {
+                let resource = body.resource().map_err(anyhow::Error::msg)?;
+                let was_registered =
+                    admin::deregister_resource(store, &body.account_id, &resource).await?;
+                json!(DeregisteredJson { was_registered })
+            }
+        })
+    }
+
+    /// The admin API call doing the same: method, path under `/admin/v1`, body.
+    fn request(&self) -> (http::Method, String, Option<Value>) {
+        use http::Method;
+        match self {
+            Op::CreateAccount { name } => (
+                Method::POST,
+                "/accounts".into(),
+                Some(json!({ "name": name })),
+            ),
+            Op::ListAccounts => (Method::GET, "/accounts".into(), None),
+            Op::CreateKey { account } => (
+                Method::POST,
+                format!("/accounts/{}/keys", path_segment(account)),
+                None,
+            ),
+            Op::ListKeys { account } => (
+                Method::GET,
+                format!("/accounts/{}/keys", path_segment(account)),
+                None,
+            ),
+            Op::DisableKey { key_id } => (
+                Method::POST,
+                format!("/keys/{}/disable", path_segment(key_id)),
+                None,
+            ),
+            Op::Register(body) => (
+                Method::POST,
+                "/resources/register".into(),
+                Some(json!(body)),
+            ),
+            Op::Deregister(body) => (
+                Method::POST,
+                "/resources/deregister".into(),
+                Some(json!(body)),
+            ),
+        }
+    }
+
+    /// Does it wherever `target` says, and reads the answer as `T`.
+    async fn perform<T: DeserializeOwned>(&self, target: &Target) -> anyhow::Result<T> {
+        let answer = match access(target).await? {
+            Access::Embedded(store) => {
+                let answer = self.on_store(&store).await;
+                store.close();
+                answer?
+            }
+            Access::Postgres(store) => {
+                let answer = self.on_store(&store).await;
+                store.close().await;
+                answer?
+            }
+            Access::Remote { endpoint, token } => {
+                let (method, path, body) = self.request();
+                call(&endpoint, &token, method, &path, body).await?
+            }
+        };
+        Ok(serde_json::from_value(answer)?)
+    }
+}
+
+async fn call(
     endpoint: &str,
     token: &str,
     method: http::Method,
     path: &str,
-    body: Option<&B>,
-) -> anyhow::Result<T> {
+    body: Option<Value>,
+) -> anyhow::Result<Value> {
     let client = Client::builder(TokioExecutor::new()).build_http::<Full<Bytes>>();
     let payload = match body {
-        Some(b) => Bytes::from(serde_json::to_vec(b)?),
+        Some(b) => Bytes::from(serde_json::to_vec(&b)?),
         None => Bytes::new(),
     };
     let request = http::Request::builder()
@@ -89,7 +208,7 @@ async fn call<B: Serialize, T: DeserializeOwned>(
     let status = response.status();
     let bytes = response.into_body().collect().await?.to_bytes();
     if !status.is_success() {
-        let message = serde_json::from_slice::<serde_json::Value>(&bytes)
+        let message = serde_json::from_slice::<Value>(&bytes)
             .ok()
             .and_then(|v| v["error"].as_str().map(str::to_owned))
             .unwrap_or_else(|| String::from_utf8_lossy(&bytes).into_owned());
@@ -128,51 +247,11 @@ fn print_key(key: &KeyJson, json: bool) -> anyhow::Result<()> {
 pub async fn account(cmd: AccountCommand) -> anyhow::Result<()> {
     match cmd {
         AccountCommand::Create { name, target } => {
-            let key = match access(&target).await? {
-                Access::Direct(store) => {
-                    let made = admin::create_account(&store, &name, false).await?;
-                    store.close();
-                    KeyJson::from(&made)
-                }
-                Access::Remote { endpoint, token } => {
-                    let body = serde_json::json!({ "name": name });
-                    call(
-                        &endpoint,
-                        &token,
-                        http::Method::POST,
-                        "/accounts",
-                        Some(&body),
-                    )
-                    .await?
-                }
-            };
+            let key: KeyJson = Op::CreateAccount { name }.perform(&target).await?;
             print_key(&key, target.json)
         }
         AccountCommand::List { target } => {
-            let accounts: Vec<AccountJson> = match access(&target).await? {
-                Access::Direct(store) => {
-                    let list = tagd_core::Store::list_accounts(&store).await?;
-                    store.close();
-                    list.iter()
-                        .map(|a| AccountJson {
-                            account_id: a.id.as_str().to_owned(),
-                            name: a.name.clone(),
-                            root: a.root,
-                            created_at: a.created_at,
-                        })
-                        .collect()
-                }
-                Access::Remote { endpoint, token } => {
-                    call(
-                        &endpoint,
-                        &token,
-                        http::Method::GET,
-                        "/accounts",
-                        None::<&()>,
-                    )
-                    .await?
-                }
-            };
+            let accounts: Vec<AccountJson> = Op::ListAccounts.perform(&target).await?;
             if target.json {
                 println!("{}", serde_json::to_string(&accounts)?);
             } else {
@@ -193,31 +272,11 @@ pub async fn account(cmd: AccountCommand) -> anyhow::Result<()> {
 pub async fn key(cmd: KeyCommand) -> anyhow::Result<()> {
     match cmd {
         KeyCommand::Create { account, target } => {
-            let key = match access(&target).await? {
-                Access::Direct(store) => {
-                    let key = admin::create_key(&store, &account).await?;
-                    store.close();
-                    KeyJson::from(&key)
-                }
-                Access::Remote { endpoint, token } => {
-                    let path = format!("/accounts/{}/keys", path_segment(&account));
-                    call(&endpoint, &token, http::Method::POST, &path, None::<&()>).await?
-                }
-            };
+            let key: KeyJson = Op::CreateKey { account }.perform(&target).await?;
             print_key(&key, target.json)
         }
         KeyCommand::List { account, target } => {
-            let keys: Vec<KeyInfoJson> = match access(&target).await? {
-                Access::Direct(store) => {
-                    let keys = admin::list_keys(&store, &account).await?;
-                    store.close();
-                    keys.iter().map(KeyInfoJson::from).collect()
-                }
-                Access::Remote { endpoint, token } => {
-                    let path = format!("/accounts/{}/keys", path_segment(&account));
-                    call(&endpoint, &token, http::Method::GET, &path, None::<&()>).await?
-                }
-            };
+            let keys: Vec<KeyInfoJson> = Op::ListKeys { account }.perform(&target).await?;
             if target.json {
                 println!("{}", serde_json::to_string(&keys)?);
             } else {
@@ -232,17 +291,7 @@ pub async fn key(cmd: KeyCommand) -> anyhow::Result<()> {
             Ok(())
         }
         KeyCommand::Disable { key_id, target } => {
-            let key: KeyInfoJson = match access(&target).await? {
-                Access::Direct(store) => {
-                    let key = admin::disable_key(&store, &key_id).await?;
-                    store.close();
-                    KeyInfoJson::from(&key)
-                }
-                Access::Remote { endpoint, token } => {
-                    let path = format!("/keys/{}/disable", path_segment(&key_id));
-                    call(&endpoint, &token, http::Method::POST, &path, None::<&()>).await?
-                }
-            };
+            let key: KeyInfoJson = Op::DisableKey { key_id }.perform(&target).await?;
             if target.json {
                 println!("{}", serde_json::to_string(&key)?);
             } else {
@@ -265,24 +314,7 @@ fn body(args: &ResourceArgs) -> ResourceBody {
 pub async fn resource(cmd: ResourceCommand) -> anyhow::Result<()> {
     match cmd {
         ResourceCommand::Register { resource, target } => {
-            let body = body(&resource);
-            match access(&target).await? {
-                Access::Direct(store) => {
-                    let r = body.resource().map_err(anyhow::Error::msg)?;
-                    admin::register_resource(&store, &body.account_id, &r).await?;
-                    store.close();
-                }
-                Access::Remote { endpoint, token } => {
-                    let _: serde_json::Value = call(
-                        &endpoint,
-                        &token,
-                        http::Method::POST,
-                        "/resources/register",
-                        Some(&body),
-                    )
-                    .await?;
-                }
-            }
+            let _: Value = Op::Register(body(&resource)).perform(&target).await?;
             if !target.json {
                 println!(
                     "registered {} {} {}",
@@ -294,26 +326,7 @@ pub async fn resource(cmd: ResourceCommand) -> anyhow::Result<()> {
             Ok(())
         }
         ResourceCommand::Deregister { resource, target } => {
-            let body = body(&resource);
-            let result = match access(&target).await? {
-                Access::Direct(store) => {
-                    let r = body.resource().map_err(anyhow::Error::msg)?;
-                    let was_registered =
-                        admin::deregister_resource(&store, &body.account_id, &r).await?;
-                    store.close();
-                    DeregisteredJson { was_registered }
-                }
-                Access::Remote { endpoint, token } => {
-                    call(
-                        &endpoint,
-                        &token,
-                        http::Method::POST,
-                        "/resources/deregister",
-                        Some(&body),
-                    )
-                    .await?
-                }
-            };
+            let result: DeregisteredJson = Op::Deregister(body(&resource)).perform(&target).await?;
             if target.json {
                 println!("{}", serde_json::to_string(&result)?);
             } else if result.was_registered {

@@ -62,6 +62,11 @@ pub struct ServeArgs {
     /// Connections to PostgreSQL this process keeps at most (with --database-url).
     #[arg(long, env = "TAGD_DATABASE_CONNECTIONS", default_value_t = 8)]
     pub database_connections: u32,
+    /// How long, in seconds, a node trusts an access key it read from PostgreSQL: a key
+    /// disabled or deleted through another node stops working here within this time
+    /// (with --database-url; the embedded store has one process and needs none).
+    #[arg(long, env = "TAGD_CREDENTIAL_CACHE_SECS", default_value_t = 5)]
+    pub credential_cache_secs: u64,
     /// Which resources may be tagged.
     #[arg(long, env = "TAGD_RESOURCES", value_enum, default_value_t = ResourceMode::Any)]
     pub resources: ResourceMode,
@@ -120,6 +125,10 @@ pub struct Target {
     /// <data-dir>/admin.json or TAGD_ADMIN_TOKEN.
     #[arg(long, env = "TAGD_ENDPOINT")]
     pub endpoint: Option<String>,
+    /// Work on this PostgreSQL database (the one the servers use with --database-url);
+    /// --endpoint, when given, wins.
+    #[arg(long, env = "TAGD_DATABASE_URL", hide_env_values = true)]
+    pub database_url: Option<String>,
     /// Print JSON instead of text.
     #[arg(long)]
     pub json: bool,

@@ -25,7 +25,8 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         let store = PgStore::connect(url, args.database_connections)
             .await
             .context("cannot open the PostgreSQL store (--database-url)")?;
-        let served = serve(store.clone(), &args, "postgres", shutdown).await;
+        let ttl = Some(Duration::from_secs(args.credential_cache_secs));
+        let served = serve(store.clone(), &args, "postgres", ttl, shutdown).await;
         store.close().await;
         return served;
     }
@@ -43,7 +44,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         }
         Err(err) => return Err(err.into()),
     };
-    let served = serve(store.clone(), &args, "embedded", shutdown).await;
+    let served = serve(store.clone(), &args, "embedded", None, shutdown).await;
     // Every acknowledged write is already durable (fsync before the answer); closing waits for
     // the writer to drain anything still queued.
     store.close();
@@ -55,11 +56,16 @@ async fn serve<S: Store + Clone>(
     store: S,
     args: &ServeArgs,
     engine: &'static str,
+    credential_ttl: Option<Duration>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     ensure_root(&store, args).await?;
     let registered = args.resources == ResourceMode::Registered;
-    let service = Arc::new(TagService::new(store, registered).await?);
+    let mut service = TagService::new(store, registered).await?;
+    if let Some(ttl) = credential_ttl {
+        service = service.with_credential_ttl(ttl);
+    }
+    let service = Arc::new(service);
     let config = ServerConfig {
         listen: args.listen,
         request_timeout: Duration::from_secs(args.request_timeout_secs.max(1)),
