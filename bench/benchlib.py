@@ -14,6 +14,7 @@ import socket
 import subprocess
 import sys
 import time
+import uuid
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -21,6 +22,8 @@ RESULTS = ROOT / "bench" / "results"
 KEY_ID = "LTAIbenchsuite0000000000"
 SECRET = "benchsuitesecret00000000000000"
 USER_HZ = 100.0
+# The PostgreSQL server of the machine (trust auth); a run gets a schema of its own in it.
+DATABASE_URL = os.environ.get("TAGD_BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/test")
 
 
 def log(message):
@@ -85,6 +88,55 @@ def thread_cores(before, after, seconds):
                        key=lambda item: -item[1]))
 
 
+def postgres_cpu():
+    """CPU seconds of each process named `postgres` on the machine (the server and its
+    backends), {pid: seconds}, from /proc/PID/stat: what tagd on PostgreSQL costs beyond its
+    own process. Two samples give the CPU in between with `cpu_between`."""
+    out = {}
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            if (proc / "comm").read_text().strip() == "postgres":
+                out[proc.name] = cpu_seconds(proc.name)
+        except (OSError, ValueError, IndexError):
+            continue
+    return out
+
+
+def cpu_between(before, after):
+    """The CPU seconds two {pid: seconds} samples differ by: a process that started in between
+    counts whole; one that ended in between is lost (a pool's backends live for the run)."""
+    return sum(seconds - before.get(pid, 0.0) for pid, seconds in after.items())
+
+
+def psql(sql, url=DATABASE_URL):
+    subprocess.run(["psql", url, "-v", "ON_ERROR_STOP=1", "-qc", sql], check=True,
+                   stdin=subprocess.DEVNULL, capture_output=True, text=True)
+
+
+class PgSchema:
+    """A fresh schema on DATABASE_URL for one tagd on PostgreSQL, dropped on exit; `url` is the
+    `--database-url` that puts tagd in it."""
+
+    def __init__(self, prefix="tagd_bench"):
+        self.name = f"{prefix}_{uuid.uuid4().hex[:10]}"
+        sep = "&" if "?" in DATABASE_URL else "?"
+        self.url = f"{DATABASE_URL}{sep}options[search_path]={self.name}"
+
+    def __enter__(self):
+        psql(f"CREATE SCHEMA {self.name}")
+        return self
+
+    def analyze(self):
+        """ANALYZE the schema's tables: after a bulk write, the planner's statistics are what
+        autovacuum would have brought them to by the time a real store is queried."""
+        psql(f"SET search_path = {self.name}; ANALYZE")
+
+    def __exit__(self, *exc):
+        psql(f"DROP SCHEMA IF EXISTS {self.name} CASCADE")
+
+
 def machine_busy_seconds():
     """CPU seconds all cores spent busy (everything but idle and iowait), from /proc/stat."""
     fields = Path("/proc/stat").read_text().splitlines()[0].split()[1:]
@@ -143,8 +195,10 @@ def machine():
 class Tagd:
     """A `tagd serve` on 127.0.0.1 with the bench root key, started and timed."""
 
-    def __init__(self, data_dir, port=None, program=None, env=None):
+    def __init__(self, data_dir, port=None, program=None, env=None, database=None):
         self.data_dir = Path(data_dir)
+        # A PgSchema: the server keeps its data there (--database-url) instead of data_dir.
+        self.database = database
         self.port = port or free_port()
         # Another build of tagd (bench/ceiling.py), and variables for it.
         self.program = Path(program) if program else binary("tagd")
@@ -168,6 +222,8 @@ class Tagd:
             ready.unlink()
         env = dict(os.environ, TAGD_ACCESS_KEY_ID=KEY_ID, TAGD_ACCESS_KEY_SECRET=SECRET)
         env.setdefault("TAGD_LOG", "warn")
+        if self.database is not None:
+            env["TAGD_DATABASE_URL"] = self.database.url
         env.update(self.extra_env)
         self.log_file = open(self.data_dir / "server.log", "ab")
         started = time.monotonic()
@@ -251,12 +307,26 @@ def tagd_bench(server, workload, json_out, *, connections=64, secs=10, warmup=2,
     ]
     log("$ " + " ".join(command[1:]))
     before = thread_cpu(server.pid)
+    database = getattr(server, "database", None) is not None
     io_before = io_bytes(server.pid)
     busy_before = machine_busy_seconds()
     load_before = os.getloadavg()[0]
     started = time.monotonic()
-    result = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
+    process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               text=True)
+    database_cpu = None
+    if database:
+        # PostgreSQL's CPU over tagd-bench's measured window, as near as a sample after its
+        # warmup and one at its end can get (tagd-bench itself samples tagd's process).
+        time.sleep(warmup)
+        database_before = postgres_cpu()
+        measured_from = time.monotonic()
+    stdout, stderr = process.communicate()
+    result = subprocess.CompletedProcess(command, process.returncode, stdout, stderr)
     elapsed = time.monotonic() - started
+    if database:
+        database_cpu = cpu_between(database_before, postgres_cpu())
+        database_seconds = time.monotonic() - measured_from
     busy = (machine_busy_seconds() - busy_before) / elapsed
     sys.stderr.write(result.stdout)
     if result.returncode != 0:
@@ -269,6 +339,14 @@ def tagd_bench(server, workload, json_out, *, connections=64, secs=10, warmup=2,
     # Noise: cores the rest of the machine (not this server, not tagd-bench) kept busy, over
     # the whole run. Another build on the same 2 cores shows up here.
     server_cores = (summary.get("server_cpu") or {}).get("cores_used") or 0
+    if database_cpu is not None:
+        ok = summary["ok"]
+        summary["database_cpu"] = {
+            "cpu_seconds": round(database_cpu, 3),
+            "cores_used": round(database_cpu / database_seconds, 3),
+            "us_per_ok": round(database_cpu * 1e6 / ok, 1) if ok else None,
+        }
+        server_cores += database_cpu / database_seconds
     summary["machine"] = {
         "busy_cores": round(busy, 3),
         "other_cores": round(max(0.0, busy - server_cores - summary["client_cpu"]["cores_used"]), 3),

@@ -30,7 +30,13 @@
    same query over the same N resources. fakecloud's persistent mode rewrites its state file
    at every call, so its bound is --persistent-write-secs (default 120 s): at 50k it tags part
    of N in that time (its RGTA accepts ARNs whether or not the log group exists, so a setup cut
-   short changes nothing it answers). The PostgreSQL engine does not exist yet.
+   short changes nothing it answers).
+4. tagd on PostgreSQL (`--database-url`, the machine's server at TAGD_BENCH_DATABASE_URL,
+   default postgres://postgres@127.0.0.1:5432/test, a fresh schema per run, dropped after it):
+   the same tagd side as 2., with --pg-connections pool connections (default 16). After its
+   write phase the schema is ANALYZEd (what autovacuum would have done by the time a real store
+   is queried). Its server CPU is tagd's process plus every `postgres` process's, sampled over
+   the measured window. --skip-postgres leaves it out.
 
 moto 5.x comes from PyPI into its own venv (bench/.venv-moto, override with --venv).
 moto's RGTA tag_resources does not route EC2 ARNs (it answers "Service not yet supported"),
@@ -40,11 +46,12 @@ log-group:bench-NNNNNN), created beforehand (not timed): RGTA tags and lists the
 Usage: bench/compare.py [--sizes 1000,10000,50000] [--secs 10] [--threads 8]
                         [--query-count 30] [--query-secs 60] [--write-secs 600]
                         [--fakecloud PATH] [--peers all|moto,fakecloud-memory,...]
-                        [--skip-build] [--skip-wrk]
+                        [--pg-connections 16] [--skip-postgres] [--skip-build] [--skip-wrk]
 Results: bench/results/compare-*.json and compare-summary.json; a markdown table on stdout.
 """
 
 import argparse
+import contextlib
 import json
 import os
 import shutil
@@ -99,6 +106,10 @@ def parse_args():
                         help="the same for fakecloud's persistent mode, which rewrites its whole "
                              "state on disk at every write (O(N) a call)")
     parser.add_argument("--venv", default=str(ROOT / "bench" / ".venv-moto"))
+    parser.add_argument("--pg-connections", type=int, default=16,
+                        help="PostgreSQL connections of tagd on PostgreSQL")
+    parser.add_argument("--skip-postgres", action="store_true",
+                        help="leave tagd on PostgreSQL out")
     parser.add_argument("--fakecloud", help="the fakecloud binary (default: `fakecloud` on PATH)")
     parser.add_argument("--peers", default="all",
                         help="which stand-ins: all, or a list of moto, fakecloud-memory, "
@@ -176,20 +187,26 @@ def ceiling(args):
 # ---------------------------------------------------------------- tagd side
 
 
-def tagd_side(args, size):
+def tagd_side(args, size, engine):
+    """tagd's writes and queries at N=size on `engine` (embedded or postgres)."""
     writes = []
+    name = "tagd" if engine == "embedded" else "tagd-pg"
     for repeat in range(args.tagd_repeats):
-        with tempfile.TemporaryDirectory(prefix="tagd-compare-") as data:
-            with Tagd(data) as server:
+        with tempfile.TemporaryDirectory(prefix="tagd-compare-") as data, \
+                (benchlib.PgSchema() if engine == "postgres" else contextlib.nullcontext()) as db:
+            env = {"TAGD_DATABASE_CONNECTIONS": str(args.pg_connections)} if db else {}
+            with Tagd(data, env=env, database=db) as server:
                 server.start()
                 write = tagd_bench(
-                    server, "tag", RESULTS / f"{args.tag}-{size}-tagd-write-{repeat + 1}.json",
+                    server, "tag", RESULTS / f"{args.tag}-{size}-{name}-write-{repeat + 1}.json",
                     connections=args.connections, secs=args.write_secs, warmup=0,
                     extra=("--resources", str(size), "--requests", str(size),
                            "--order", "sequential"))
                 writes.append(write)
                 if repeat + 1 < args.tagd_repeats:
                     continue
+                if db:
+                    db.analyze()
                 # The queries measure a store at rest, as moto's do: the write phase ends with
                 # a burst whose checkpoint (a durable redb commit, ~200 ms after the last
                 # write) would otherwise land among the first few hundred queries.
@@ -203,7 +220,7 @@ def tagd_side(args, size):
                         slug = label.replace("%", "pct")
                         runs[label].append(tagd_bench(
                             server, "find-tag",
-                            RESULTS / f"{args.tag}-{size}-tagd-query-{slug}-{repeat + 1}.json",
+                            RESULTS / f"{args.tag}-{size}-{name}-query-{slug}-{repeat + 1}.json",
                             connections=1, secs=args.query_secs, warmup=0,
                             extra=("--resources", str(size), "--tag-key", key, "--tag-value",
                                    value, "--requests", str(args.tagd_query_count))))
@@ -212,16 +229,28 @@ def tagd_side(args, size):
     writes.sort(key=lambda run: run["throughput_rps"])
     write = writes[len(writes) // 2]
     return {
+        "engine": engine,
         "write_calls_per_s": write["throughput_rps"],
         "write_calls_per_s_all_repeats": [run["throughput_rps"] for run in writes],
         "write_ok": write["ok"],
         "write_errors": write["errors"],
         "write_seconds": write["measured_seconds"],
-        "write_server_us_per_call": (write.get("server_cpu") or {}).get("us_per_ok"),
+        "write_server_us_per_call": server_us(write),
+        "write_database_us_per_call": (write.get("database_cpu") or {}).get("us_per_ok"),
         "write_client_cores": write["client_cpu"]["cores_used"],
         "queries": {label: query_summary(query) for label, query in queries.items()},
         "memory": memory,
     }
+
+
+def server_us(run, per="us_per_ok"):
+    """The server's CPU µs per call: tagd's process, plus PostgreSQL's processes on that
+    engine (None when /proc's 10 ms ticks saw less than one)."""
+    tagd = (run.get("server_cpu") or {}).get(per)
+    if "database_cpu" not in run or tagd is None:
+        return tagd
+    database = run["database_cpu"].get("us_per_ok")
+    return tagd + database if database is not None else None
 
 
 def listing_p99(run):
@@ -239,6 +268,8 @@ def median_run(runs):
 def query_summary(query):
     listing = query["listing_latency_us"] or {}
     server_cpu = (query.get("server_cpu") or {}).get("cpu_seconds")
+    if server_cpu is not None and "database_cpu" in query:
+        server_cpu += query["database_cpu"]["cpu_seconds"]
     listings = query["listings_completed"]
     return {
         "listings": listings,
@@ -521,6 +552,33 @@ def ratio(a, b):
     return a / b if a and b else None
 
 
+def peer_as_tagd(out):
+    """A stand-in's figures under tagd_side's names, so that tagd_ratios compares either."""
+    return {
+        "write_calls_per_s": out["write"]["calls_per_s"],
+        "write_server_us_per_call": out["write"]["server_us_per_call"],
+        "queries": out["queries"],
+    }
+
+
+def tagd_ratios(tagd, other):
+    """How many times better `tagd` does than `other`: its write rate over theirs, their server
+    CPU per call over its own, their query p99 and CPU over its own."""
+    return {
+        "write_throughput": ratio(tagd["write_calls_per_s"], other["write_calls_per_s"]),
+        "write_server_cpu": ratio(other["write_server_us_per_call"],
+                                  tagd["write_server_us_per_call"]),
+        "queries": {
+            label: {
+                "p99": ratio(other["queries"][label]["p99_ms"], tagd["queries"][label]["p99_ms"]),
+                "server_cpu": ratio(other["queries"][label]["server_us_per_query"],
+                                    tagd["queries"][label]["server_us_per_query"]),
+            }
+            for label, _, _ in QUERIES
+        },
+    }
+
+
 def markdown(summary):
     lines = []
     c = summary["ceiling"]
@@ -540,19 +598,19 @@ def markdown(summary):
         lines.append(f"- wrk: skipped ({wrk.get('skipped', 'no rate parsed')})")
     versions = ", ".join(f"{p['label']} {p['version'] or ''}".strip() for p in summary["peers"])
     lines.append(f"\n### tagd vs {versions}\n")
-    lines.append("| N | peer | tagd writes/s | peer writes/s | write ratio | tagd srv µs/write | "
-                 "peer srv µs/write | CPU ratio |")
-    lines.append("|---|---|---|---|---|---|---|---|")
+    lines.append("| N | tagd on | peer | tagd writes/s | peer writes/s | write ratio | "
+                 "tagd srv µs/write | peer srv µs/write | CPU ratio |")
+    lines.append("|---|---|---|---|---|---|---|---|---|")
     notes = []
-    for row in summary["sizes"]:
-        t = row["tagd"]
+    for row, engine, t, ratios in engines(summary):
         for peer in summary["peers"]:
             if peer["name"] not in row["peers"]:
                 continue
             pw = row["peers"][peer["name"]]["write"]
-            r = row["ratios"][peer["name"]]
+            r = ratios[peer["name"]]
             cells = [
                 f"{row['resources']:,}",
+                engine,
                 peer["label"],
                 f"{t['write_calls_per_s']:,.0f}",
                 f"{pw['calls_per_s']:,.1f}" if pw["calls_per_s"] else "-",
@@ -562,6 +620,8 @@ def markdown(summary):
                 fmt_ratio(r["write_server_cpu"]),
             ]
             lines.append("| " + " | ".join(cells) + " |")
+            if engine != "embedded":
+                continue  # the note is the peer's: once
             if not pw.get("all_tagged_in_time", True):
                 fill = pw.get("filled_untimed") or {}
                 bound = "--persistent-write-secs" if peer.get("persistent") else "--write-secs"
@@ -575,19 +635,20 @@ def markdown(summary):
                              f"resources within {bound}; its rate is theirs, and the other "
                              f"{fill.get('resources', 0):,} {done}")
     lines.append("")
-    lines.append("| N | peer | filter | matches | tagd query p99 ms | peer query p99 ms | "
+    lines.append("| N | tagd on | peer | filter | matches | tagd query p99 ms | peer query p99 ms | "
                  "p99 ratio | tagd srv µs/query | peer srv µs/query | CPU ratio |")
-    lines.append("|---|---|---|---|---|---|---|---|---|---|")
-    for row in summary["sizes"]:
+    lines.append("|---|---|---|---|---|---|---|---|---|---|---|")
+    for row, engine, tagd, ratios in engines(summary):
         for peer in summary["peers"]:
             if peer["name"] not in row["peers"]:
                 continue
             for label, key, value in QUERIES:
-                t = row["tagd"]["queries"][label]
+                t = tagd["queries"][label]
                 m = row["peers"][peer["name"]]["queries"][label]
-                r = row["ratios"][peer["name"]]["queries"][label]
+                r = ratios[peer["name"]]["queries"][label]
                 cells = [
                     f"{row['resources']:,}",
+                    engine,
                     peer["label"],
                     f"`{key}={value}` ({label})",
                     f"{m['found']}",
@@ -600,20 +661,54 @@ def markdown(summary):
                 ]
                 lines.append("| " + " | ".join(cells) + " |")
     lines.append("")
+    pg_rows = [row for row in summary["sizes"] if "tagd_postgres" in row]
+    if pg_rows:
+        lines.append("| N | embedded writes/s | PostgreSQL writes/s | embedded / PG | "
+                     "PG srv µs/write (tagd + postgres) | " + " | ".join(
+                         f"{label} p99 ms embedded / PG" for label, _, _ in QUERIES) + " |")
+        lines.append("|---|---|---|---|---|" + "---|" * len(QUERIES))
+        for row in pg_rows:
+            e, p = row["tagd"], row["tagd_postgres"]
+            inverse = ratio(e["write_calls_per_s"], p["write_calls_per_s"])
+            database = p.get("write_database_us_per_call")
+            tagd_only = (p["write_server_us_per_call"] - database
+                         if database is not None and p["write_server_us_per_call"] else None)
+            cells = [
+                f"{row['resources']:,}",
+                f"{e['write_calls_per_s']:,.0f}",
+                f"{p['write_calls_per_s']:,.0f}",
+                fmt_ratio(inverse),
+                f"{fmt(p['write_server_us_per_call'])} ({fmt(tagd_only)} + {fmt(database)})",
+                *(f"{e['queries'][label]['p99_ms']:.2f} / {p['queries'][label]['p99_ms']:.2f}"
+                  for label, _, _ in QUERIES),
+            ]
+            lines.append("| " + " | ".join(cells) + " |")
+        lines.append("")
     repeat_notes = []
-    for row in summary["sizes"]:
+    for row, engine, tagd, _ in engines(summary):
         repeats = [
             f"{label}: " + " / ".join(f"{p:.2f}" for p in
-                                      row["tagd"]["queries"][label].get("p99_ms_all_repeats") or [])
+                                      tagd["queries"][label].get("p99_ms_all_repeats") or [])
             for label, _, _ in QUERIES
         ]
-        repeat_notes.append(f"tagd's query p99 (ms) in each of its query sets at "
+        repeat_notes.append(f"tagd's ({engine}) query p99 (ms) in each of its query sets at "
                             f"N={row['resources']:,}, the median reported: " + "; ".join(repeats))
+    if pg_rows:
+        notes.append("tagd on PostgreSQL: its server CPU (srv µs) is tagd's process plus every "
+                     "`postgres` process's over the same window")
     for note in repeat_notes + notes:
         lines.append(f"- {note}")
     for note in summary["skipped"]:
         lines.append(f"- skipped: {note}")
     return "\n".join(lines)
+
+
+def engines(summary):
+    """(row, engine label, tagd figures, ratios to each peer) for each N and each tagd engine."""
+    for row in summary["sizes"]:
+        yield row, "embedded", row["tagd"], row["ratios"]
+        if "tagd_postgres" in row:
+            yield row, "PostgreSQL", row["tagd_postgres"], row.get("ratios_postgres", {})
 
 
 def fmt(value, spec=",.0f"):
@@ -639,8 +734,12 @@ def main():
     summary["ceiling"] = ceiling(args)
     summary["sizes"] = []
     for size in [int(s) for s in args.sizes.split(",") if s]:
-        tagd = tagd_side(args, size)
+        tagd = tagd_side(args, size, "embedded")
         row = {"resources": size, "tagd": tagd, "peers": {}, "ratios": {}}
+        if not args.skip_postgres:
+            pg = tagd_side(args, size, "postgres")
+            row["tagd_postgres"] = pg
+            row["postgres_vs_embedded"] = tagd_ratios(pg, tagd)
         for peer in found:
             try:
                 out = peer_side(args, python, size, peer)
@@ -650,24 +749,15 @@ def main():
                 log(f"skipped: {peer.label} at N={size:,}: {err}")
                 continue
             row["peers"][peer.name] = out
-            row["ratios"][peer.name] = {
-                "write_throughput": ratio(tagd["write_calls_per_s"], out["write"]["calls_per_s"]),
-                "write_server_cpu": ratio(out["write"]["server_us_per_call"],
-                                          tagd["write_server_us_per_call"]),
-                "queries": {
-                    label: {
-                        "p99": ratio(out["queries"][label]["p99_ms"],
-                                     tagd["queries"][label]["p99_ms"]),
-                        "server_cpu": ratio(out["queries"][label]["server_us_per_query"],
-                                            tagd["queries"][label]["server_us_per_query"]),
-                    }
-                    for label, _, _ in QUERIES
-                },
-            }
+            row["ratios"][peer.name] = tagd_ratios(tagd, peer_as_tagd(out))
+            if "tagd_postgres" in row:
+                row.setdefault("ratios_postgres", {})[peer.name] = tagd_ratios(
+                    row["tagd_postgres"], peer_as_tagd(out))
         benchlib.write_json(RESULTS / f"{args.tag}-{size}.json", row)
         summary["sizes"].append(row)
         log(f"N={size}: {json.dumps(row['ratios'])}")
-    summary["skipped"].append("PostgreSQL engine: does not exist yet")
+    if args.skip_postgres:
+        summary["skipped"].append("tagd on PostgreSQL: --skip-postgres")
     for note in summary["skipped"]:
         log(f"skipped: {note}")
     summary["compare_seconds"] = time.monotonic() - started

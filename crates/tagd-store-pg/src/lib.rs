@@ -2,11 +2,13 @@
 //! Postgres-compatible distributed SQL engines).
 //!
 //! The schema is `migrations/` (run at connect, under sqlx's advisory lock, so nodes may start
-//! together). Every change set is one transaction that first takes a transaction-scoped
-//! advisory lock on its account: change sets of one account are serialised across all nodes,
-//! so each one meets the state the one before it left (the per-resource limit, the catalogue
-//! quota), and those of different accounts run side by side. A change set is durable when its
-//! commit returns (PostgreSQL's `synchronous_commit`).
+//! together). Every change set is one transaction that first takes transaction-scoped advisory
+//! locks: its account's shared and each of its resources' exclusively, or, when it changes the
+//! account's catalogue (whose quota and deletions reach across the account), its account's
+//! exclusively. So, on every node, each change set meets the state the one before it left on
+//! the same resources (the per-resource limit) or catalogue (the quota), while writes to other
+//! resources run side by side. A change set is durable when its commit returns (PostgreSQL's
+//! `synchronous_commit`).
 //!
 //! The same [`Store`] contract as the embedded engine, checked by the same conformance suite
 //! (`tests/conformance.rs`, against a real server).
@@ -16,6 +18,11 @@ mod apply;
 mod presets;
 mod read;
 mod sql;
+
+/// The advisory lock keys writers take (for operators watching `pg_locks`, and for tests that
+/// hold a lock to see who waits for it).
+#[doc(hidden)]
+pub use sql::{account_lock_key, resource_lock_key};
 
 use std::str::FromStr as _;
 

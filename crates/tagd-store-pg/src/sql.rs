@@ -3,7 +3,7 @@
 
 use sqlx::{Postgres, QueryBuilder};
 use tagd_core::catalogue::TextMatch;
-use tagd_core::{AccountId, ResourceId, ResourceType, StoreError, TagSet, TypeFilter};
+use tagd_core::{AccountId, ResourceId, ResourceRef, ResourceType, StoreError, TagSet, TypeFilter};
 
 /// A database error in the store's terms: the database out of reach is `Unavailable` (the
 /// dialects answer 503, which clients retry), anything else an engine error.
@@ -26,27 +26,77 @@ pub(crate) fn corrupt(what: &str) -> StoreError {
     StoreError::Corrupt(format!("stored {what}"))
 }
 
-/// Takes the transaction-scoped advisory lock of `account`'s writes: change sets (and the
-/// other writes that must meet them in order) of one account are serialised on every node.
+/// Takes the transaction-scoped advisory lock of `account` exclusively: for the writes that
+/// reach across the account (its catalogue and its quota, preset tags), which then meet no
+/// other write of the account on any node.
 pub(crate) async fn lock_account(
     tx: &mut sqlx::PgConnection,
     account: &AccountId,
 ) -> Result<(), StoreError> {
     sqlx::query("SELECT pg_advisory_xact_lock($1)")
-        .bind(lock_key(account.as_str()))
+        .bind(account_lock_key(account))
         .execute(tx)
         .await
         .map_err(|e| db_error(&e))?;
     Ok(())
 }
 
-/// A 64-bit key for `account`'s lock (FNV-1a): stable across nodes and releases; two accounts
-/// that share one only wait for each other.
-fn lock_key(account: &str) -> i64 {
+/// Takes `account`'s lock shared, then each of `resources`' own lock exclusively: writes to
+/// other resources of the account run side by side, on any node; two writes to one resource,
+/// or one and an account-wide write, meet in order.
+///
+/// No deadlock: every writer takes one account lock first, holding nothing, then resource locks
+/// in ascending key order.
+pub(crate) async fn lock_resources(
+    tx: &mut sqlx::PgConnection,
+    account: &AccountId,
+    resources: &[&ResourceRef],
+) -> Result<(), StoreError> {
+    let mut keys: Vec<i64> = resources
+        .iter()
+        .map(|r| resource_lock_key(account, r))
+        .collect();
+    keys.sort_unstable();
+    keys.dedup();
+    // One round trip: the shared account lock is the first row, the resource locks follow in
+    // the array's (ascending) order.
+    sqlx::query(
+        "SELECT pg_advisory_xact_lock_shared($1) \
+         UNION ALL SELECT pg_advisory_xact_lock(k) FROM unnest($2::bigint[]) AS k",
+    )
+    .bind(account_lock_key(account))
+    .bind(keys)
+    .execute(tx)
+    .await
+    .map_err(|e| db_error(&e))?;
+    Ok(())
+}
+
+/// The advisory lock key of `account`'s writes.
+pub fn account_lock_key(account: &AccountId) -> i64 {
+    lock_key(&[b"tagd.account", account.as_str().as_bytes()])
+}
+
+/// The advisory lock key of one resource's writes.
+pub fn resource_lock_key(account: &AccountId, resource: &ResourceRef) -> i64 {
+    lock_key(&[
+        b"tagd.resource",
+        account.as_str().as_bytes(),
+        resource.region.as_str().as_bytes(),
+        resource.resource_type.as_str().as_bytes(),
+        resource.id.as_str().as_bytes(),
+    ])
+}
+
+/// A 64-bit lock key for a name of several parts (FNV-1a, parts NUL-separated): stable across
+/// nodes and releases. Two names that share one only wait for each other.
+fn lock_key(parts: &[&[u8]]) -> i64 {
     let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-    for byte in b"tagd.account\0".iter().chain(account.as_bytes()) {
-        hash ^= u64::from(*byte);
-        hash = hash.wrapping_mul(0x0100_0000_01b3);
+    for part in parts {
+        for byte in part.iter().chain(b"\0") {
+            hash ^= u64::from(*byte);
+            hash = hash.wrapping_mul(0x0100_0000_01b3);
+        }
     }
     i64::from_ne_bytes(hash.to_ne_bytes())
 }
@@ -175,8 +225,22 @@ mod tests {
     }
 
     #[test]
-    fn lock_keys_differ_by_account_and_stay_put() {
-        assert_eq!(lock_key("1000000000000001"), lock_key("1000000000000001"));
-        assert_ne!(lock_key("1000000000000001"), lock_key("1000000000000002"));
+    fn lock_keys_differ_by_name_and_stay_put() {
+        let key = |parts: &[&str]| {
+            let bytes: Vec<&[u8]> = parts.iter().map(|p| p.as_bytes()).collect();
+            lock_key(&bytes)
+        };
+        assert_eq!(
+            key(&["a", "1000000000000001"]),
+            key(&["a", "1000000000000001"])
+        );
+        assert_ne!(
+            key(&["a", "1000000000000001"]),
+            key(&["a", "1000000000000002"])
+        );
+        // The parts are separated: moving a byte from one to the next is another name.
+        assert_ne!(key(&["a", "bc"]), key(&["ab", "c"]));
+        // Fixed across releases: nodes of two versions must lock alike during an upgrade.
+        assert_eq!(key(&["tagd.account", "1"]), -5_192_098_768_923_262_759);
     }
 }

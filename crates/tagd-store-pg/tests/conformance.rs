@@ -143,6 +143,113 @@ mod nodes {
         }
     }
 
+    fn on(id: &str, key: &str) -> (ResourceRef, ChangeSet) {
+        let resource = ResourceRef {
+            id: ResourceId::parse(id).expect("id"),
+            ..hot()
+        };
+        let account = AccountId::parse("1000000000000777").expect("account");
+        let changes = ChangeSet {
+            account,
+            changes: vec![ResourceChange {
+                resource: resource.clone(),
+                op: TagOp::Set(vec![Tag::new(key, "v")]),
+            }],
+            atomicity: Atomicity::AllOrNothing,
+            require_registered: false,
+            catalogue: None,
+        };
+        (resource, changes)
+    }
+
+    /// Waits (at most 30 s) until some session waits for the advisory lock `key`.
+    async fn someone_waits_for(conn: &mut PgConnection, key: i64) {
+        let bits = u64::from_ne_bytes(key.to_ne_bytes());
+        for _ in 0..3000 {
+            let waiting: i64 = sqlx::query_scalar(
+                "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted \
+                 AND classid::bigint = $1 AND objid::bigint = $2 AND objsubid = 1",
+            )
+            .bind(i64::try_from(bits >> 32).expect("high half"))
+            .bind(i64::try_from(bits & 0xffff_ffff).expect("low half"))
+            .fetch_one(&mut *conn)
+            .await
+            .expect("pg_locks");
+            if waiting > 0 {
+                return;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        panic!("nobody waits for lock {key}");
+    }
+
+    /// A change set waits for another write to one of its resources, or for a write across
+    /// its account (a catalogue change), whichever node holds it, and for nothing else: a
+    /// write to another resource of the account goes through meanwhile.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn writers_wait_for_their_resources_and_account_wide_writes_only() {
+        let (options, _schema) = fresh_schema().await;
+        let node = PgStore::connect_with(options.clone(), 4)
+            .await
+            .expect("node");
+        let mut other = PgConnection::connect_with(&options).await.expect("connect");
+        let mut watcher = PgConnection::connect_with(&options).await.expect("connect");
+        let bound = std::time::Duration::from_secs(30);
+        let (a, on_a) = on("rm-a", "first");
+        let (_, on_b) = on("rm-b", "first");
+        let account = on_a.account.clone();
+
+        // Another node is writing rm-a.
+        let mut tx = sqlx::Connection::begin(&mut other).await.expect("begin");
+        sqlx::query("SELECT pg_advisory_xact_lock($1)")
+            .bind(tagd_store_pg::resource_lock_key(&account, &a))
+            .execute(&mut *tx)
+            .await
+            .expect("lock rm-a");
+        let report = tokio::time::timeout(bound, node.apply(on_b))
+            .await
+            .expect("a write to rm-b does not wait for rm-a's")
+            .expect("apply");
+        assert!(report.failures.is_empty());
+        let waiting = tokio::spawn({
+            let node = node.clone();
+            async move { node.apply(on_a).await }
+        });
+        someone_waits_for(&mut watcher, tagd_store_pg::resource_lock_key(&account, &a)).await;
+        assert!(!waiting.is_finished(), "the write to rm-a waits");
+        tx.commit().await.expect("commit");
+        let report = tokio::time::timeout(bound, waiting)
+            .await
+            .expect("then goes through")
+            .expect("task")
+            .expect("apply");
+        assert!(report.failures.is_empty());
+
+        // Another node is changing the account's catalogue: every write of the account waits.
+        let (c, on_c) = on("rm-c", "first");
+        let mut tx = sqlx::Connection::begin(&mut other).await.expect("begin");
+        sqlx::query("SELECT pg_advisory_xact_lock($1)")
+            .bind(tagd_store_pg::account_lock_key(&account))
+            .execute(&mut *tx)
+            .await
+            .expect("lock the account");
+        let waiting = tokio::spawn({
+            let node = node.clone();
+            async move { node.apply(on_c).await }
+        });
+        someone_waits_for(&mut watcher, tagd_store_pg::account_lock_key(&account)).await;
+        assert!(!waiting.is_finished(), "the write to rm-c waits");
+        tx.commit().await.expect("commit");
+        let report = tokio::time::timeout(bound, waiting)
+            .await
+            .expect("then goes through")
+            .expect("task")
+            .expect("apply");
+        assert!(report.failures.is_empty());
+        let tags = node.get_tags(&account, &c).await.expect("read");
+        assert_eq!(tags.get("first"), Some("v"));
+    }
+
     /// What one node acknowledged, every node reads at once; they seal page tokens with the
     /// same key, so a token from one is good on another.
     #[tokio::test]
