@@ -71,15 +71,18 @@ pub(crate) async fn apply(pool: &PgPool, changes: &ChangeSet) -> Result<ApplyRep
     }
     // Each change was computed against the state before the change set (as the reference
     // model does); a resource named twice ends with its last change.
-    let mut written: HashMap<&ResourceRef, TagSet> = HashMap::new();
-    for (resource, after) in writes {
-        let before = match written.get(resource) {
-            Some(tags) => tags.clone(),
-            None => current.get(resource).cloned().unwrap_or_default(),
-        };
-        write(&mut tx, &changes.account, resource, &before, &after).await?;
-        written.insert(resource, after);
+    let empty = TagSet::new();
+    let mut last: HashMap<&ResourceRef, usize> = HashMap::new();
+    for (index, (resource, _)) in writes.iter().enumerate() {
+        last.insert(resource, index);
     }
+    let finals: Vec<(&ResourceRef, &TagSet, &TagSet)> = writes
+        .iter()
+        .enumerate()
+        .filter(|(index, (resource, _))| last.get(resource) == Some(index))
+        .map(|(_, (resource, after))| (*resource, current.get(*resource).unwrap_or(&empty), after))
+        .collect();
+    write(&mut tx, &changes.account, &finals).await?;
     tx.commit().await.map_err(|e| db_error(&e))?;
     Ok(ApplyReport {
         failures,
@@ -136,12 +139,19 @@ async fn apply_catalogue(
         }
         let refs: Vec<&ResourceRef> = resources.iter().collect();
         let current = load(tx, account, &refs).await?;
-        for resource in &resources {
-            let before = current.get(resource).cloned().unwrap_or_default();
-            let mut after = before.clone();
-            after.remove(&tag.key);
-            write(tx, account, resource, &before, &after).await?;
-        }
+        let afters: Vec<(&ResourceRef, &TagSet, TagSet)> = current
+            .iter()
+            .map(|(resource, before)| {
+                let mut after = before.clone();
+                after.remove(&tag.key);
+                (resource, before, after)
+            })
+            .collect();
+        let changes: Vec<(&ResourceRef, &TagSet, &TagSet)> = afters
+            .iter()
+            .map(|(resource, before, after)| (*resource, *before, after))
+            .collect();
+        write(tx, account, &changes).await?;
     }
     let mut created = false;
     for tag in &catalogue.create {
@@ -263,96 +273,140 @@ async fn load_registered(
     Ok(out)
 }
 
-/// Writes one resource's change from `before` to `after`: the bindings that went and came,
-/// and its row (deleted once it has no tags: its uuid goes with it).
+/// Rows of a write, column by column (PostgreSQL takes them as arrays and `unnest`s them).
+#[derive(Default)]
+struct Columns {
+    regions: Vec<String>,
+    types: Vec<String>,
+    ids: Vec<String>,
+}
+
+impl Columns {
+    fn push(&mut self, resource: &ResourceRef) {
+        self.regions.push(resource.region.as_str().to_owned());
+        self.types.push(resource.resource_type.as_str().to_owned());
+        self.ids.push(resource.id.as_str().to_owned());
+    }
+}
+
+/// Bindings of a write, column by column.
+#[derive(Default)]
+struct BindingColumns {
+    of: Columns,
+    keys: Vec<Vec<u8>>,
+    values: Vec<Vec<u8>>,
+}
+
+impl BindingColumns {
+    fn push(&mut self, resource: &ResourceRef, key: &str, value: &str) {
+        self.of.push(resource);
+        self.keys.push(key.as_bytes().to_vec());
+        self.values.push(value.as_bytes().to_vec());
+    }
+}
+
+/// Writes each resource's change from its `before` to its `after` tag set (each resource once)
+/// in one statement: the bindings that went and came, and the resources' rows (deleted once
+/// they have no tags: the uuid goes with them). One round trip whatever the change set's size.
 async fn write(
     tx: &mut PgConnection,
     account: &AccountId,
-    resource: &ResourceRef,
-    before: &TagSet,
-    after: &TagSet,
+    changes: &[(&ResourceRef, &TagSet, &TagSet)],
 ) -> Result<(), StoreError> {
-    if before == after {
+    let mut gone = BindingColumns::default();
+    let mut new = BindingColumns::default();
+    let mut emptied = Columns::default();
+    // The resources that keep tags, with an index into the flattened tags of each.
+    let mut kept = Columns::default();
+    let mut kept_uuids: Vec<Option<Vec<u8>>> = Vec::new();
+    let mut tag_of: Vec<i32> = Vec::new();
+    let mut kept_keys: Vec<Vec<u8>> = Vec::new();
+    let mut kept_values: Vec<Vec<u8>> = Vec::new();
+    for &(resource, before, after) in changes {
+        if before == after {
+            continue;
+        }
+        for (key, value) in before.iter() {
+            if after.get(key) != Some(value) {
+                gone.push(resource, key, value);
+            }
+        }
+        for (key, value) in after.iter() {
+            if before.get(key) != Some(value) {
+                new.push(resource, key, value);
+            }
+        }
+        if after.is_empty() {
+            emptied.push(resource);
+            continue;
+        }
+        let index = i32::try_from(kept_uuids.len())
+            .map_err(|_| StoreError::Engine("change set too large".into()))?;
+        kept.push(resource);
+        kept_uuids.push(after.uuid().map(|u| u.as_bytes().to_vec()));
+        for (key, value) in after.iter() {
+            tag_of.push(index);
+            kept_keys.push(key.as_bytes().to_vec());
+            kept_values.push(value.as_bytes().to_vec());
+        }
+    }
+    if gone.keys.is_empty() && new.keys.is_empty() && emptied.ids.is_empty() && kept.ids.is_empty()
+    {
         return Ok(());
     }
-    let (gone_keys, gone_values): (Vec<Vec<u8>>, Vec<Vec<u8>>) = before
-        .iter()
-        .filter(|(k, v)| after.get(k) != Some(*v))
-        .map(|(k, v)| (k.as_bytes().to_vec(), v.as_bytes().to_vec()))
-        .unzip();
-    let (new_keys, new_values): (Vec<Vec<u8>>, Vec<Vec<u8>>) = after
-        .iter()
-        .filter(|(k, v)| before.get(k) != Some(*v))
-        .map(|(k, v)| (k.as_bytes().to_vec(), v.as_bytes().to_vec()))
-        .unzip();
-    let region = resource.region.as_str();
-    let rtype = resource.resource_type.as_str();
-    let rid = resource.id.as_str();
-    if !gone_keys.is_empty() {
-        // Each binding by its whole primary key, one index lookup per tag. The plain
-        // `(key, value) IN (…)` form let the planner scan every binding of the account and
-        // region (neither index leads with the resource), ~1 ms at 30k bindings and growing
-        // with N; `OFFSET 0` keeps the lookups a nested loop driven by the tags.
-        sqlx::query(
-            "DELETE FROM bindings WHERE ctid = ANY(ARRAY(\
-             SELECT b.ctid FROM unnest($5::bytea[], $6::bytea[]) AS x(k, v) \
-             CROSS JOIN LATERAL (SELECT ctid FROM bindings WHERE account = $1 \
-             AND region = $2 AND key = x.k AND value = x.v AND rtype = $3 AND rid = $4 \
-             OFFSET 0) AS b))",
-        )
-        .bind(account.as_str())
-        .bind(region)
-        .bind(rtype)
-        .bind(rid)
-        .bind(gone_keys)
-        .bind(gone_values)
-        .execute(&mut *tx)
-        .await
-        .map_err(|e| db_error(&e))?;
-    }
-    if !new_keys.is_empty() {
-        sqlx::query(
-            "INSERT INTO bindings (account, region, key, value, rtype, rid) \
-             SELECT $1, $2, k, v, $3, $4 FROM unnest($5::bytea[], $6::bytea[]) AS x(k, v)",
-        )
-        .bind(account.as_str())
-        .bind(region)
-        .bind(rtype)
-        .bind(rid)
-        .bind(new_keys)
-        .bind(new_values)
-        .execute(&mut *tx)
-        .await
-        .map_err(|e| db_error(&e))?;
-    }
-    if after.is_empty() {
-        sqlx::query(
-            "DELETE FROM resources WHERE account = $1 AND region = $2 AND rtype = $3 \
-             AND rid = $4",
-        )
-        .bind(account.as_str())
-        .bind(region)
-        .bind(rtype)
-        .bind(rid)
-        .execute(&mut *tx)
-        .await
-        .map_err(|e| db_error(&e))?;
-        return Ok(());
-    }
-    let (keys, vals) = sql::arrays(after);
+    // Every part runs once, on the snapshot the statement starts with; they touch different
+    // rows. Removed bindings are found by their whole primary key, one index lookup each:
+    // `OFFSET 0` keeps each lookup driven by its row (flattened, the planner scanned every
+    // binding of the account and region, ~1 ms at 30k bindings and growing with N). The tags
+    // of each kept resource are gathered in key order (`ord`, the order they were sent in).
     sqlx::query(
-        "INSERT INTO resources (account, region, rtype, rid, keys, vals, uuid) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7) \
+        "WITH gone AS (\
+           DELETE FROM bindings WHERE ctid = ANY(ARRAY(\
+             SELECT b.ctid FROM unnest($2::text[], $3::text[], $4::text[], $5::bytea[], \
+               $6::bytea[]) AS x(region, rtype, rid, k, v) \
+             CROSS JOIN LATERAL (SELECT ctid FROM bindings WHERE account = $1 \
+               AND region = x.region AND key = x.k AND value = x.v AND rtype = x.rtype \
+               AND rid = x.rid OFFSET 0) AS b))), \
+         came AS (\
+           INSERT INTO bindings (account, region, key, value, rtype, rid) \
+           SELECT $1, region, k, v, rtype, rid FROM unnest($7::text[], $8::text[], \
+             $9::text[], $10::bytea[], $11::bytea[]) AS x(region, rtype, rid, k, v)), \
+         emptied AS (\
+           DELETE FROM resources WHERE account = $1 AND (region, rtype, rid) IN \
+             (SELECT * FROM unnest($12::text[], $13::text[], $14::text[]))), \
+         tags AS (\
+           SELECT i, array_agg(k ORDER BY ord) AS keys, array_agg(v ORDER BY ord) AS vals \
+           FROM unnest($18::int4[], $19::bytea[], $20::bytea[]) WITH ORDINALITY \
+             AS t(i, k, v, ord) GROUP BY i) \
+         INSERT INTO resources (account, region, rtype, rid, keys, vals, uuid) \
+         SELECT $1, r.region, r.rtype, r.rid, tags.keys, tags.vals, r.uuid \
+         FROM unnest($15::text[], $16::text[], $17::text[], $21::bytea[]) WITH ORDINALITY \
+           AS r(region, rtype, rid, uuid, n) \
+         JOIN tags ON tags.i = r.n - 1 \
          ON CONFLICT (account, region, rtype, rid) DO UPDATE \
          SET keys = EXCLUDED.keys, vals = EXCLUDED.vals, uuid = EXCLUDED.uuid",
     )
     .bind(account.as_str())
-    .bind(region)
-    .bind(rtype)
-    .bind(rid)
-    .bind(keys)
-    .bind(vals)
-    .bind(after.uuid().map(str::as_bytes))
+    .bind(gone.of.regions)
+    .bind(gone.of.types)
+    .bind(gone.of.ids)
+    .bind(gone.keys)
+    .bind(gone.values)
+    .bind(new.of.regions)
+    .bind(new.of.types)
+    .bind(new.of.ids)
+    .bind(new.keys)
+    .bind(new.values)
+    .bind(emptied.regions)
+    .bind(emptied.types)
+    .bind(emptied.ids)
+    .bind(kept.regions)
+    .bind(kept.types)
+    .bind(kept.ids)
+    .bind(tag_of)
+    .bind(kept_keys)
+    .bind(kept_values)
+    .bind(kept_uuids)
     .execute(&mut *tx)
     .await
     .map_err(|e| db_error(&e))?;
@@ -370,7 +424,7 @@ pub(crate) async fn deregister_resource(
     sql::lock_resources(&mut tx, account, &[resource]).await?;
     let current = load(&mut tx, account, &[resource]).await?;
     if let Some(before) = current.get(resource) {
-        write(&mut tx, account, resource, before, &TagSet::new()).await?;
+        write(&mut tx, account, &[(resource, before, &TagSet::new())]).await?;
     }
     let gone = sqlx::query(
         "DELETE FROM registered WHERE account = $1 AND region = $2 AND rtype = $3 AND rid = $4",

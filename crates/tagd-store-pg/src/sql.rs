@@ -205,13 +205,6 @@ pub(crate) fn tag_set(
     Ok(tags.with_uuid(uuid))
 }
 
-/// A tag set as it is stored: its keys and its values, in key order.
-pub(crate) fn arrays(tags: &TagSet) -> (Vec<Vec<u8>>, Vec<Vec<u8>>) {
-    tags.iter()
-        .map(|(k, v)| (k.as_bytes().to_vec(), v.as_bytes().to_vec()))
-        .unzip()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
