@@ -361,9 +361,11 @@ def tagd_bench(server, workload, json_out, *, connections=64, secs=10, warmup=2,
     return summary
 
 
-def load_dataset(data_dir, resources, tags, seed):
-    """`tagd-bench load` into a fresh directory; returns the manifest."""
+def load_dataset(data_dir, resources, tags, seed, database=None):
+    """`tagd-bench load` into a fresh directory (or, given a PgSchema, into that schema, with
+    the manifest in the directory); returns the manifest."""
     env = dict(os.environ, TAGD_ACCESS_KEY_ID=KEY_ID, TAGD_ACCESS_KEY_SECRET=SECRET)
+    env.pop("TAGD_DATABASE_URL", None)
     command = [
         str(binary("tagd-bench")),
         "load",
@@ -377,6 +379,8 @@ def load_dataset(data_dir, resources, tags, seed):
         str(seed),
         "--progress",
     ]
+    if database is not None:
+        command += ["--database-url", database.url, "--database-connections", "8"]
     log("$ " + " ".join(command[1:]))
     subprocess.run(command, env=env, check=True)
     return json.loads((Path(data_dir) / "bench-manifest.json").read_text())

@@ -13,12 +13,18 @@ For each dataset size N (default 10k and 1M resources, ~10 tags each):
      W1, the restart after it (log replay), a second SIGKILL as soon as that is ready (before
      its first checkpoint: a crash loop), the restart after that, and two more SIGKILLs 1.3
      and 3.7 s into W1, each with its restart.
+Then, for each N of --postgres-sizes (default 10k and 100k; "" for none), tagd on PostgreSQL
+(`--database-url`, TAGD_BENCH_DATABASE_URL, default the machine's server, a fresh schema
+dropped after): `tagd-bench load --database-url` fills the schema, it is ANALYZEd, and the
+same workloads run (not the crash runs: what PostgreSQL acknowledged is PostgreSQL's to keep).
+Its rows add PostgreSQL's CPU per call (every `postgres` process over the measured window).
 Raw tagd-bench JSON goes to bench/results/suite-<N>-<workload>.json, the summary with the issue's
 targets to bench/results/suite-summary.json, and a markdown table to stdout.
 
 Usage: bench/suite.py [--sizes 10000,1000000] [--tags 10] [--secs 10] [--warmup 2]
                       [--connections 64] [--w4-connections 4] [--data-root DIR] [--keep-data]
-                      [--reuse-data] [--skip-build]
+                      [--reuse-data] [--postgres-sizes 10000,100000]
+                      [--postgres-connections 16] [--skip-build]
 """
 
 import argparse
@@ -60,6 +66,10 @@ def parse_args():
         help="reuse a dataset whose manifest matches instead of loading it again "
         "(load time is then the one recorded in its manifest)",
     )
+    parser.add_argument("--postgres-sizes", default="10000,100000",
+                        help="dataset sizes for tagd on PostgreSQL (\"\": none)")
+    parser.add_argument("--postgres-connections", type=int, default=16,
+                        help="PostgreSQL connections of tagd on PostgreSQL")
     parser.add_argument("--skip-build", action="store_true")
     parser.add_argument("--tag", default="suite", help="prefix of the result files")
     return parser.parse_args()
@@ -80,40 +90,75 @@ def dataset(args, size):
     return data_dir, manifest, False
 
 
+def workloads(args, server, data_dir, prefix, with_healthz, baidu):
+    """Every workload against `server`, reads first so that W4 lists the dataset as loaded
+    (the /healthz ceiling and the Baidu rows if asked); returns {label: tagd-bench summary}
+    and the server's memory after the reads."""
+    runs = {}
+    manifest_arg = ("--manifest", str(data_dir))
+
+    def run(label, workload, slug=None, connections=args.connections, extra=manifest_arg):
+        runs[label] = tagd_bench(
+            server, workload, RESULTS / f"{prefix}-{slug or workload}.json",
+            connections=connections, extra=extra, secs=args.secs, warmup=args.warmup)
+
+    run("W3 list-id", "list-id")
+    for fraction, name in ((0.001, "0.1%"), (0.01, "1%")):
+        run(f"W4 list-tag {name}", "list-tag", f"list-tag-{name.rstrip('%')}",
+            connections=args.w4_connections,
+            extra=(*manifest_arg, "--selectivity", str(fraction)))
+    run("W5 mix", "mix", extra=(*manifest_arg, "--selectivity", "0.001"))
+    memory_after_reads = server.memory()
+    if with_healthz:
+        run("healthz", "healthz", extra=())
+    run("W1 tag", "tag")
+    run("W2 tag-batch", "tag-batch", connections=args.w2_connections)
+    run("W6 untag", "untag")
+    if baidu:
+        # The Baidu row: bce-auth-v1 signed, on 1,000 resources of its own in `bj` (the
+        # dataset is the Alibaba side's); the binds come first, so the queries find them.
+        run("Baidu bce-bind", "bce-bind", extra=("--resources", "1000"))
+        run("Baidu bce-tag-resources", "bce-tag-resources", extra=("--resources", "1000"))
+    return runs, memory_after_reads
+
+
+def run_postgres_size(args, size):
+    """tagd on PostgreSQL at N=size: load, ready, every workload, memory."""
+    data_dir = Path(args.data_root) / f"pg-n{size}-t{args.tags}-s{args.seed}"
+    if data_dir.exists():
+        shutil.rmtree(data_dir)
+    out = {"resources": size, "engine": "postgres"}
+    with benchlib.PgSchema() as db:
+        started = time.monotonic()
+        manifest = benchlib.load_dataset(data_dir, size, args.tags, args.seed, database=db)
+        manifest["load"]["wall_seconds_with_process"] = time.monotonic() - started
+        db.analyze()
+        out["manifest"] = manifest
+        env = {"TAGD_DATABASE_CONNECTIONS": str(args.postgres_connections)}
+        server = Tagd(data_dir, env=env, database=db)
+        try:
+            out["ready_seconds_first_start"] = server.start()
+            out["memory_at_ready"] = server.memory()
+            out["runs"], out["memory_after_reads"] = workloads(
+                args, server, data_dir, f"{args.tag}-pg-{size}", with_healthz=False, baidu=True)
+            out["memory_after_all"] = server.memory()
+        finally:
+            out["stop_seconds"] = server.stop()
+    shutil.rmtree(data_dir, ignore_errors=True)
+    return out
+
+
 def run_size(args, size, with_healthz):
     data_dir, manifest, reused = dataset(args, size)
     out = {"resources": size, "data_dir": str(data_dir), "manifest": manifest, "reused": reused}
     prefix = f"{args.tag}-{size}"
-    runs = {}
     server = Tagd(data_dir)
     try:
         out["ready_seconds_first_start"] = server.start()
         out["memory_at_ready"] = server.memory()
         log(f"N={size}: ready in {out['ready_seconds_first_start']:.3f} s, {out['memory_at_ready']}")
-        manifest_arg = ("--manifest", str(data_dir))
-
-        def run(label, workload, slug=None, connections=args.connections, extra=manifest_arg):
-            runs[label] = tagd_bench(
-                server, workload, RESULTS / f"{prefix}-{slug or workload}.json",
-                connections=connections, extra=extra, secs=args.secs, warmup=args.warmup)
-
-        run("W3 list-id", "list-id")
-        for fraction, name in ((0.001, "0.1%"), (0.01, "1%")):
-            run(f"W4 list-tag {name}", "list-tag", f"list-tag-{name.rstrip('%')}",
-                connections=args.w4_connections,
-                extra=(*manifest_arg, "--selectivity", str(fraction)))
-        run("W5 mix", "mix", extra=(*manifest_arg, "--selectivity", "0.001"))
-        out["memory_after_reads"] = server.memory()
-        if with_healthz:
-            run("healthz", "healthz", extra=())
-        run("W1 tag", "tag")
-        run("W2 tag-batch", "tag-batch", connections=args.w2_connections)
-        run("W6 untag", "untag")
-        if with_healthz:
-            # The Baidu row: bce-auth-v1 signed, on 1,000 resources of its own in `bj` (the
-            # dataset is the Alibaba side's); the binds come first, so the queries find them.
-            run("Baidu bce-bind", "bce-bind", extra=("--resources", "1000"))
-            run("Baidu bce-tag-resources", "bce-tag-resources", extra=("--resources", "1000"))
+        runs, out["memory_after_reads"] = workloads(args, server, data_dir, prefix, with_healthz,
+                                                    baidu=with_healthz)
         out["memory_after_all"] = server.memory()
     finally:
         out["stop_seconds"] = server.stop()
@@ -216,6 +261,8 @@ def row(name, run):
         "p99_ms": latency["p99"] / 1000,
         "listing_p99_ms": listing.get("p99", 0) / 1000 if listing else None,
         "server_us_per_ok": server.get("us_per_ok"),
+        "database_us_per_ok": (run.get("database_cpu") or {}).get("us_per_ok"),
+        "database_cores": (run.get("database_cpu") or {}).get("cores_used"),
         "server_cores": server.get("cores_used"),
         "client_cores": run["client_cpu"]["cores_used"],
         "connections": run["config"]["connections"],
@@ -347,6 +394,38 @@ def markdown(summary):
                 f"{r['server_read_mib_s'] or 0:.1f} / {r['server_write_mib_s'] or 0:.1f} | "
                 f"{r.get('busiest_threads', '')} |"
             )
+    for size in summary.get("postgres", []):
+        manifest = size["manifest"]
+        load = manifest["load"]
+        lines.append(
+            f"\n### tagd on PostgreSQL, N = {size['resources']:,} resources, "
+            f"{manifest['bindings']:,} tag bindings\n"
+        )
+        lines.append(
+            f"load: {load['apply_seconds']:.1f} s ({load['resources_per_second']:,.0f} "
+            f"resources/s, {load['bindings_per_second']:,.0f} tags/s durably), tables and "
+            f"indexes {load['store_bytes'] / 2**20:,.0f} MiB; ready "
+            f"{size['ready_seconds_first_start']:.3f} s; tagd's RSS after all "
+            f"{size['memory_after_all']['rss_kib'] / 1024:.0f} MiB. Server µs/ok is tagd's "
+            f"process; PostgreSQL's processes add the next column.\n"
+        )
+        lines.append(
+            "| workload | conns | ok/s | tags/s | p50 ms | p99 ms | listing p99 ms | "
+            "server µs/ok | postgres µs/ok | server + postgres cores | client cores | errors |"
+        )
+        lines.append("|---|---|---|---|---|---|---|---|---|---|---|---|")
+        for r in size["table"]:
+            tags = f"{r['tags_per_s']:,.0f}" if r["tags_per_s"] else ""
+            listing = f"{r['listing_p99_ms']:.1f}" if r["listing_p99_ms"] else ""
+            server = f"{r['server_us_per_ok']:.0f}" if r["server_us_per_ok"] else ""
+            database = f"{r['database_us_per_ok']:.0f}" if r["database_us_per_ok"] else ""
+            name = r["workload"] + (f" `{r['filter']}`" if r["filter"] and "W4" in r["workload"] else "")
+            lines.append(
+                f"| {name} | {r['connections']} | {r['ok_per_s']:,.0f} | {tags} | "
+                f"{r['p50_ms']:.2f} | {r['p99_ms']:.2f} | {listing} | {server} | {database} | "
+                f"{(r['server_cores'] or 0) + (r['database_cores'] or 0):.2f} | "
+                f"{r['client_cores']:.2f} | {r['errors']} |"
+            )
     lines.append("\n### Targets\n")
     lines.append("| target | measured | met |")
     lines.append("|---|---|---|")
@@ -373,7 +452,13 @@ def main():
         out = run_size(args, size, with_healthz=position == 0)
         out["table"] = [row(name, run) for name, run in out["runs"].items()]
         summary["sizes"].append(out)
-    summary["targets"] = targets(summary["sizes"])
+    summary["postgres"] = []
+    for size in [int(s) for s in args.postgres_sizes.split(",") if s]:
+        out = run_postgres_size(args, size)
+        out["table"] = [row(name, run) for name, run in out["runs"].items()]
+        del out["runs"]
+        summary["postgres"].append(out)
+    summary["targets"] = targets(summary["sizes"]) if summary["sizes"] else []
     summary["suite_seconds"] = time.monotonic() - started
     # The raw runs are in their own files; the summary keeps the table and the rest.
     for size in summary["sizes"]:

@@ -1,11 +1,13 @@
-//! `tagd-bench load`: fills a fresh data directory with a synthetic dataset through the store's
-//! bulk path, without HTTP.
+//! `tagd-bench load`: fills a fresh data directory, or a PostgreSQL database
+//! (`--database-url`), with a synthetic dataset through the store's bulk path, without HTTP.
 //!
-//! The store is opened directly (`RedbStore::open`; no `tagd serve` may hold it, redb locks
-//! the file). The dataset goes in as change sets of 50 resources each (`AllOrNothing`,
-//! `TagOp::Set`), many in flight at once: the store's writer thread takes everything queued as
-//! one batch, one redb transaction and one log fdatasync, so each change set is acknowledged
-//! durably, as an HTTP `TagResources` would be, but without one call per tag.
+//! The store is opened directly (`RedbStore::open`: no `tagd serve` may hold it, redb locks
+//! the file; or `PgStore::connect`, which servers may share). The dataset goes in as change
+//! sets of 50 resources each (`AllOrNothing`, `TagOp::Set`), many in flight at once. The
+//! embedded store's writer thread takes everything queued as one batch, one redb transaction
+//! and one log fdatasync; PostgreSQL commits each change set, `--database-connections` at a
+//! time. Either way each change set is acknowledged durably, as an HTTP `TagResources` would
+//! be, but without one call per tag. The manifest goes into the data directory in both cases.
 //!
 //! The root key is created as `tagd serve` would with the same `TAGD_ACCESS_KEY_ID` /
 //! `TAGD_ACCESS_KEY_SECRET` (`tagd_core::admin::ensure_root_key`), so a later
@@ -17,11 +19,13 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, bail};
 use clap::Parser;
+use tagd_core::Store;
 use tagd_core::admin::{self, RootKey};
 use tagd_core::{
     Account, AccountId, Atomicity, ChangeSet, Credential, Region, ResourceChange, ResourceId,
-    ResourceRef, ResourceType, SecretKey, Store as _, Tag, TagOp,
+    ResourceRef, ResourceType, SecretKey, Tag, TagOp,
 };
+use tagd_store_pg::PgStore;
 use tagd_store_redb::{OpenError, RedbStore};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
@@ -42,9 +46,19 @@ pub const TARGET_FRACTIONS: [f64; 2] = [0.001, 0.01];
 #[derive(Parser, Debug, Clone)]
 #[command(name = "tagd-bench load")]
 pub struct LoadArgs {
-    /// The data directory of a future `tagd serve`; must not hold a store yet.
+    /// The data directory of a future `tagd serve`; must not hold a store yet. With
+    /// `--database-url`, it only receives the manifest.
     #[arg(long)]
     pub data_dir: PathBuf,
+
+    /// Load into this PostgreSQL database (as `tagd serve --database-url` takes it) instead of
+    /// the embedded store in the data directory.
+    #[arg(long, env = "TAGD_DATABASE_URL", hide_env_values = true)]
+    pub database_url: Option<String>,
+
+    /// Connections to PostgreSQL the load uses (with --database-url).
+    #[arg(long, default_value_t = 8)]
+    pub database_connections: u32,
 
     /// Resources to create (`rm-bench000000` …).
     #[arg(long)]
@@ -113,12 +127,14 @@ impl LoadArgs {
 
 pub fn main(args: &LoadArgs) -> anyhow::Result<()> {
     args.validate()?;
-    if args.data_dir.join("tagd.redb").exists() {
+    if args.database_url.is_none() && args.data_dir.join("tagd.redb").exists() {
         bail!(
             "{} already holds a store; load into an empty directory",
             args.data_dir.display()
         );
     }
+    std::fs::create_dir_all(&args.data_dir)
+        .with_context(|| format!("cannot create {}", args.data_dir.display()))?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -153,7 +169,7 @@ pub fn main(args: &LoadArgs) -> anyhow::Result<()> {
 }
 
 /// The account the dataset belongs to: the existing owner of the key, or a new root account.
-async fn root_account(store: &RedbStore, args: &LoadArgs) -> anyhow::Result<AccountId> {
+async fn root_account<S: Store>(store: &S, args: &LoadArgs) -> anyhow::Result<AccountId> {
     if let Some(wanted) = &args.account {
         let id = AccountId::parse(wanted).context("--account must be 1 to 32 digits")?;
         let key_id =
@@ -197,6 +213,16 @@ async fn root_account(store: &RedbStore, args: &LoadArgs) -> anyhow::Result<Acco
 }
 
 async fn load(args: &LoadArgs) -> anyhow::Result<Manifest> {
+    if let Some(url) = &args.database_url {
+        let store = PgStore::connect(url, args.database_connections)
+            .await
+            .context("cannot open the PostgreSQL store (--database-url)")?;
+        let (mut manifest, closing) = fill(store.clone(), args).await?;
+        manifest.load.store_bytes = store.size_bytes().await?;
+        store.close().await;
+        manifest.load.close_seconds = closing.elapsed().as_secs_f64();
+        return Ok(manifest);
+    }
     let store = match RedbStore::open(&args.data_dir) {
         Ok(store) => store,
         Err(OpenError::Locked(path)) => {
@@ -204,6 +230,20 @@ async fn load(args: &LoadArgs) -> anyhow::Result<Manifest> {
         }
         Err(err) => return Err(err.into()),
     };
+    let (mut manifest, closing) = fill(store.clone(), args).await?;
+    store.close();
+    drop(store);
+    manifest.load.close_seconds = closing.elapsed().as_secs_f64();
+    manifest.load.store_bytes = store_bytes(&args.data_dir);
+    Ok(manifest)
+}
+
+/// Loads the dataset into `store`; the manifest's close time and store size are left for the
+/// caller, which closes the store (from the returned instant on).
+async fn fill<S: Store + Clone + 'static>(
+    store: S,
+    args: &LoadArgs,
+) -> anyhow::Result<(Manifest, Instant)> {
     let account = root_account(&store, args).await?;
     let region = Region::parse(&args.region).context("invalid --region")?;
     let resource_type =
@@ -279,12 +319,9 @@ async fn load(args: &LoadArgs) -> anyhow::Result<Manifest> {
         eprintln!();
     }
     let closing = Instant::now();
-    store.close();
-    drop(store);
-    let close_seconds = closing.elapsed().as_secs_f64();
     let cpu_seconds = cpu::process_cpu_seconds(None)? - cpu_before;
     let targets = census.targets(&TARGET_FRACTIONS);
-    Ok(Manifest {
+    let manifest = Manifest {
         version: manifest::VERSION,
         dataset: spec,
         account_id: account.as_str().to_owned(),
@@ -304,17 +341,18 @@ async fn load(args: &LoadArgs) -> anyhow::Result<Manifest> {
             resources_per_change_set: args.batch,
             concurrency: args.concurrency,
             apply_seconds,
-            close_seconds,
+            close_seconds: 0.0,
             resources_per_second: acknowledged as f64 / apply_seconds,
             bindings_per_second: census.bindings as f64 / apply_seconds,
             cpu_seconds,
-            store_bytes: store_bytes(&args.data_dir),
+            store_bytes: 0,
             peak_rss_kib: cpu::status_kib(None, "VmHWM").ok(),
             finished_at: OffsetDateTime::now_utc()
                 .format(&Rfc3339)
                 .unwrap_or_default(),
         },
-    })
+    };
+    Ok((manifest, closing))
 }
 
 fn joined(
@@ -428,6 +466,72 @@ mod tests {
         // A second load into the same directory is refused.
         assert!(main(&load_args).is_err());
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    /// The same load into PostgreSQL (TAGD_TEST_DATABASE_URL, default the machine's server; a
+    /// schema of its own, dropped after): the tags are in the database, the manifest in the
+    /// directory, and the key works.
+    #[test]
+    fn loads_a_small_dataset_into_postgres() {
+        use sqlx::Connection as _;
+        let url = std::env::var("TAGD_TEST_DATABASE_URL")
+            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned());
+        let schema = format!("tagd_load_{}", uuid::Uuid::new_v4().simple());
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let admin = |sql: String| {
+            let url = url.clone();
+            runtime.block_on(async move {
+                let mut conn = sqlx::PgConnection::connect(&url).await.unwrap();
+                sqlx::query(sqlx::AssertSqlSafe(sql))
+                    .execute(&mut conn)
+                    .await
+                    .unwrap();
+            });
+        };
+        admin(format!("CREATE SCHEMA {schema}"));
+        let dir = tempdir();
+        let mut load_args = args(&["--resources", "120", "--batch", "50", "--concurrency", "3"]);
+        load_args.data_dir = dir.clone();
+        load_args.database_url = Some(format!("{url}?options[search_path]={schema}"));
+        load_args.access_key_id = "LTAIbenchload0000000000".to_owned();
+        load_args.access_key_secret = "benchloadsecret00000000000000".to_owned();
+        load_args.account = Some("1000000000000042".to_owned());
+        let loaded = main(&load_args);
+        let manifest = Manifest::read(&dir);
+        let checked = runtime.block_on(async {
+            loaded?;
+            let manifest = manifest?;
+            anyhow::ensure!(manifest.dataset.resources == 120);
+            anyhow::ensure!(manifest.load.store_bytes > 0, "the tables' size");
+            let store =
+                PgStore::connect(load_args.database_url.as_deref().unwrap_or(""), 1).await?;
+            let key = tagd_core::AccessKeyId::parse("LTAIbenchload0000000000").unwrap();
+            let credential = store.get_key(&key).await?.unwrap();
+            anyhow::ensure!(credential.account_id.as_str() == "1000000000000042");
+            let dataset = Dataset::new(manifest.dataset);
+            let account = AccountId::parse("1000000000000042").unwrap();
+            for index in [0, 49, 50, 119] {
+                let resource = ResourceRef {
+                    region: Region::parse("cn-hangzhou").unwrap(),
+                    resource_type: ResourceType::new("ALIYUN", "RDS", "INSTANCE").unwrap(),
+                    id: ResourceId::parse(&resource_id(index)).unwrap(),
+                };
+                let stored = store.get_tags(&account, &resource).await?;
+                let expected = dataset.tags(index);
+                anyhow::ensure!(stored.len() == expected.len(), "resource {index}");
+                for (key, value) in &expected {
+                    anyhow::ensure!(stored.get(key) == Some(value.as_str()), "{index} {key}");
+                }
+            }
+            store.close().await;
+            Ok(())
+        });
+        admin(format!("DROP SCHEMA {schema} CASCADE"));
+        std::fs::remove_dir_all(&dir).unwrap();
+        checked.unwrap();
     }
 
     fn tempdir() -> PathBuf {

@@ -114,9 +114,18 @@ async fn apply_catalogue(
         if deleted.rows_affected() == 0 {
             continue;
         }
+        // Region by region (a skip scan of the account's resources finds them): the index
+        // leads with (account, region, key, value), so each region is one range.
         let carriers = sqlx::query(
-            "SELECT region, rtype, rid FROM bindings WHERE account = $1 AND key = $2 \
-             AND value = $3 AND starts_with(rtype, $4)",
+            "WITH RECURSIVE regions(region) AS ( \
+             (SELECT region FROM resources WHERE account = $1 ORDER BY region LIMIT 1) \
+             UNION ALL SELECT (SELECT r.region FROM resources r WHERE r.account = $1 \
+             AND r.region > regions.region ORDER BY r.region LIMIT 1) \
+             FROM regions WHERE regions.region IS NOT NULL) \
+             SELECT b.region, b.rtype, b.rid FROM regions CROSS JOIN LATERAL \
+             (SELECT region, rtype, rid FROM bindings WHERE account = $1 \
+             AND region = regions.region AND key = $2 AND value = $3 \
+             AND starts_with(rtype, $4) OFFSET 0) AS b",
         )
         .bind(account.as_str())
         .bind(tag.key.as_bytes())

@@ -69,6 +69,20 @@ impl PgStore {
         Ok(Self { pool })
     }
 
+    /// The bytes the store's tables take on disk, with their indexes (in the connection's
+    /// current schema).
+    pub async fn size_bytes(&self) -> Result<u64, StoreError> {
+        let bytes: i64 = sqlx::query_scalar(
+            "SELECT COALESCE(sum(pg_total_relation_size(c.oid)), 0)::bigint FROM pg_class c \
+             JOIN pg_namespace n ON n.oid = c.relnamespace \
+             WHERE n.nspname = current_schema() AND c.relkind = 'r'",
+        )
+        .fetch_one(&self.pool)
+        .await
+        .map_err(|e| sql::db_error(&e))?;
+        Ok(u64::try_from(bytes).unwrap_or(0))
+    }
+
     /// Closes the pool's connections (waits for those in use).
     pub async fn close(&self) {
         self.pool.close().await;

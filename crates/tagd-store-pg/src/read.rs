@@ -59,7 +59,6 @@ pub(crate) async fn query(
     if q.limit == 0 {
         return Ok(Vec::new());
     }
-    let mut b = QueryBuilder::<Postgres>::new("SELECT r.rtype, r.rid, r.keys, r.vals, r.uuid ");
     // Named resources are read by their keys; else the bindings of one filter drive the scan,
     // in (type, id) order; else the resources of the scope are scanned in that order.
     let driver = if q.ids.is_empty() {
@@ -67,22 +66,41 @@ pub(crate) async fn query(
     } else {
         None
     };
+    // With a driving filter, the scope, the cursor and the order are the bindings' (the same
+    // values, by the join): the scan is then one range of its index in (type, id) order, and
+    // each resource a primary-key lookup. Put on the resources' side, they let the planner
+    // scan a type range of `resources` for every binding (20 ms for 89 matches among 1,000).
+    let side = if driver.is_some() { "d" } else { "r" };
+    let mut b = QueryBuilder::<Postgres>::new(format!(
+        "SELECT {side}.rtype, {side}.rid, r.keys, r.vals, r.uuid "
+    ));
     match driver.map(|at| &q.tags[at]) {
         Some(filter) => {
+            // `OFFSET 0` keeps each resource a lookup by its whole primary key, driven by its
+            // binding; flattened into a join, the planner (with few statistics, as on a new
+            // table) could scan the account's resources of the region for every binding.
             b.push(
-                "FROM bindings d JOIN resources r ON r.account = d.account \
-                 AND r.region = d.region AND r.rtype = d.rtype AND r.rid = d.rid \
-                 WHERE d.account = ",
+                "FROM bindings d CROSS JOIN LATERAL (SELECT keys, vals, uuid FROM resources \
+                 WHERE account = d.account AND region = d.region AND rtype = d.rtype \
+                 AND rid = d.rid OFFSET 0) AS r WHERE d.account = ",
             );
             b.push_bind(q.account.as_str().to_owned());
             b.push(" AND d.region = ");
             b.push_bind(q.region.as_str().to_owned());
             b.push(" AND d.key = ");
             b.push_bind(filter.key.as_bytes().to_vec());
-            if !filter.values.is_empty() {
-                b.push(" AND d.value = ANY(");
-                b.push_bind(values(filter));
-                b.push(")");
+            match filter.single_value() {
+                // One value: the primary key's range, already in (type, id) order.
+                Some(value) => {
+                    b.push(" AND d.value = ");
+                    b.push_bind(value.as_bytes().to_vec());
+                }
+                None if !filter.values.is_empty() => {
+                    b.push(" AND d.value = ANY(");
+                    b.push_bind(values(filter));
+                    b.push(")");
+                }
+                None => {}
             }
         }
         None => {
@@ -92,13 +110,12 @@ pub(crate) async fn query(
             b.push_bind(q.region.as_str().to_owned());
         }
     }
-    sql::push_types(&mut b, "r.rtype", &q.types);
+    sql::push_types(&mut b, &format!("{side}.rtype"), &q.types);
     if let Some(cursor) = &q.start {
-        b.push(if cursor.inclusive {
-            " AND (r.rtype, r.rid) >= ("
-        } else {
-            " AND (r.rtype, r.rid) > ("
-        });
+        b.push(format_args!(
+            " AND ({side}.rtype, {side}.rid) {} (",
+            if cursor.inclusive { ">=" } else { ">" }
+        ));
         b.push_bind(cursor.resource_type.as_str().to_owned());
         b.push(", ");
         b.push_bind(cursor.id.as_str().to_owned());
@@ -120,19 +137,22 @@ pub(crate) async fn query(
         if Some(at) == driver {
             continue;
         }
-        b.push(
-            " AND EXISTS (SELECT 1 FROM bindings f WHERE f.account = r.account \
-             AND f.region = r.region AND f.rtype = r.rtype AND f.rid = r.rid AND f.key = ",
-        );
+        // A lookup of the candidate's binding by its key, not a join the planner may turn
+        // around (`OFFSET 0`).
+        b.push(format_args!(
+            " AND EXISTS (SELECT 1 FROM bindings f WHERE f.account = {side}.account \
+             AND f.region = {side}.region AND f.rtype = {side}.rtype AND f.rid = {side}.rid \
+             AND f.key = "
+        ));
         b.push_bind(filter.key.as_bytes().to_vec());
         if !filter.values.is_empty() {
             b.push(" AND f.value = ANY(");
             b.push_bind(values(filter));
             b.push(")");
         }
-        b.push(")");
+        b.push(" OFFSET 0)");
     }
-    b.push(" ORDER BY r.rtype, r.rid LIMIT ");
+    b.push(format_args!(" ORDER BY {side}.rtype, {side}.rid LIMIT "));
     b.push_bind(sql::limit(q.limit));
     let rows = b.build().fetch_all(pool).await.map_err(|e| db_error(&e))?;
     let mut out = Vec::with_capacity(rows.len());
