@@ -2,11 +2,12 @@
 TAGD_TEST_ENGINE says, these servers share a schema of their own on TAGD_TEST_DATABASE_URL."""
 
 import concurrent.futures
+import subprocess
 import time
 
 import pytest
 
-from harness import assert_raw_error, new_schema, psql, retire_server, rid, schema_url, spawn_server
+from harness import DATABASE_URL, assert_raw_error, new_schema, psql, retire_server, rid, schema_url, spawn_server
 
 CACHE_SECS = 2
 
@@ -89,3 +90,39 @@ def test_a_resource_quota_holds_across_nodes(nodes):
             assert_raw_error(resp, 400, "OperationDenied.QuotaExceed")
     assert len(ok) == 20, [resp.status for resp in answers]
     assert sorted(row[1] for row in a.raw().rows(ids=[r])) == [f"k{i:02}" for i in ok]
+
+
+def test_a_node_outlives_its_database_sessions(tagd_bin, tmp_path_factory):
+    # PostgreSQL restarting, or a proxy dropping idle connections, ends a node's sessions under it: the node opens new
+    # ones. A request that meets a dead session is answered 503 ServiceUnavailable (a retryable error), never 500.
+    schema = new_schema()
+    name = f"tagd-e2e-{schema}"
+    env = {"TAGD_DATABASE_URL": f"{schema_url(schema)}&application_name={name}"}
+    node = spawn_server(tagd_bin, tmp_path_factory, env=env)
+    try:
+        r = rid()
+        assert node.raw().tag([r], [("k", "v")]).status == 200
+        psql(f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = '{name}'")
+        answers = []
+        for _ in range(5):
+            resp = node.raw().list_page(ids=[r])
+            answers.append(resp.status)
+            if resp.status == 200:
+                break
+            assert_raw_error(resp, 503, "ServiceUnavailable")
+        assert answers[-1] == 200, answers
+        assert node.raw().rows(ids=[r]) == [(r, "k", "v")]
+        assert node.raw().tag([r], [("k2", "v2")]).status == 200
+    finally:
+        retire_server(node)
+        psql(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+
+
+def test_nodes_name_their_sessions_tagd(nodes):
+    # Without ?application_name= in the URL, a node's sessions are named "tagd" in pg_stat_activity.
+    a, _ = nodes
+    assert a.raw().list_page(ids=[rid()]).status == 200
+    p = subprocess.run(["psql", DATABASE_URL, "-Atc",
+                        "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'tagd'"],
+                       capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=60)
+    assert p.returncode == 0 and int(p.stdout.strip()) >= 1, (p.stdout, p.stderr)

@@ -47,8 +47,13 @@ impl PgStore {
     /// Connects to `url` (`postgres://user@host:port/db`) with at most `max_connections`, and
     /// brings the schema up to date.
     pub async fn connect(url: &str, max_connections: u32) -> Result<Self, StoreError> {
-        let options = PgConnectOptions::from_str(url)
+        let mut options = PgConnectOptions::from_str(url)
             .map_err(|e| StoreError::Unavailable(format!("database url: {e}")))?;
+        // So that an operator tells tagd's sessions apart in `pg_stat_activity`, unless the
+        // URL names them itself (`?application_name=…`).
+        if options.get_application_name().is_none() {
+            options = options.application_name("tagd");
+        }
         Self::connect_with(options, max_connections).await
     }
 
