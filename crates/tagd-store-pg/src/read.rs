@@ -103,6 +103,27 @@ pub(crate) async fn query(
                 None => {}
             }
         }
+        // Named resources: one primary-key lookup each (`OFFSET 0`; as a semi-join the
+        // planner could scan the account's resources of the region).
+        None if !q.ids.is_empty() => {
+            let (types, ids): (Vec<String>, Vec<String>) = q
+                .ids
+                .iter()
+                .map(|(t, id)| (t.as_str().to_owned(), id.as_str().to_owned()))
+                .unzip();
+            b.push("FROM (SELECT DISTINCT * FROM unnest(");
+            b.push_bind(types);
+            b.push("::text[], ");
+            b.push_bind(ids);
+            b.push(
+                "::text[])) AS x(rtype, rid) CROSS JOIN LATERAL (SELECT * FROM resources \
+                 WHERE account = ",
+            );
+            b.push_bind(q.account.as_str().to_owned());
+            b.push(" AND region = ");
+            b.push_bind(q.region.as_str().to_owned());
+            b.push(" AND rtype = x.rtype AND rid = x.rid OFFSET 0) AS r WHERE TRUE");
+        }
         None => {
             b.push("FROM resources r WHERE r.account = ");
             b.push_bind(q.account.as_str().to_owned());
@@ -120,18 +141,6 @@ pub(crate) async fn query(
         b.push(", ");
         b.push_bind(cursor.id.as_str().to_owned());
         b.push(")");
-    }
-    if !q.ids.is_empty() {
-        let (types, ids): (Vec<String>, Vec<String>) = q
-            .ids
-            .iter()
-            .map(|(t, id)| (t.as_str().to_owned(), id.as_str().to_owned()))
-            .unzip();
-        b.push(" AND (r.rtype, r.rid) IN (SELECT * FROM unnest(");
-        b.push_bind(types);
-        b.push("::text[], ");
-        b.push_bind(ids);
-        b.push("::text[]))");
     }
     for (at, filter) in q.tags.iter().enumerate() {
         if Some(at) == driver {
