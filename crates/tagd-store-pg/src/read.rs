@@ -1,6 +1,8 @@
 //! Reads: one resource's tags, filtered and cursor-paged queries, keys and values in use, the
 //! regions of an account.
 
+use std::collections::BTreeSet;
+
 use sqlx::{PgPool, Postgres, QueryBuilder, Row as _};
 use tagd_core::catalogue::{KeyQuery, ValueQuery};
 use tagd_core::{
@@ -106,17 +108,22 @@ pub(crate) async fn query(
         // Named resources: one primary-key lookup each (`OFFSET 0`; as a semi-join the
         // planner could scan the account's resources of the region).
         None if !q.ids.is_empty() => {
-            let (types, ids): (Vec<String>, Vec<String>) = q
+            // Each name once (a name repeated must not list its resource twice).
+            let named: BTreeSet<(&str, &str)> = q
                 .ids
                 .iter()
-                .map(|(t, id)| (t.as_str().to_owned(), id.as_str().to_owned()))
+                .map(|(t, id)| (t.as_str(), id.as_str()))
+                .collect();
+            let (types, ids): (Vec<String>, Vec<String>) = named
+                .into_iter()
+                .map(|(t, id)| (t.to_owned(), id.to_owned()))
                 .unzip();
-            b.push("FROM (SELECT DISTINCT * FROM unnest(");
+            b.push("FROM unnest(");
             b.push_bind(types);
             b.push("::text[], ");
             b.push_bind(ids);
             b.push(
-                "::text[])) AS x(rtype, rid) CROSS JOIN LATERAL (SELECT * FROM resources \
+                "::text[]) AS x(rtype, rid) CROSS JOIN LATERAL (SELECT * FROM resources \
                  WHERE account = ",
             );
             b.push_bind(q.account.as_str().to_owned());
