@@ -62,29 +62,12 @@ impl PgStore {
         options: PgConnectOptions,
         max_connections: u32,
     ) -> Result<Self, StoreError> {
-        // Generic plans for tagd's prepared statements, unless the URL chooses
-        // (`options[plan_cache_mode]=…`). Every statement that could go wrong with a plan made
-        // without the values is fenced (`OFFSET 0` lookups, recursive skip scans), and a
-        // custom plan costs a planning per execution: W3 (one resource by id) ran 60% faster
-        // with generic plans, the other workloads the same. A server that does not know the
-        // setting (an older or another Postgres-compatible engine) keeps its default.
-        let chooses = options
-            .get_options()
-            .is_some_and(|o| o.contains("plan_cache_mode"));
+        // PostgreSQL's default plan caching stays: a custom plan per execution sees the
+        // tables' current size. Generic plans (`plan_cache_mode = force_generic_plan`) made
+        // W3 60% faster, but froze a sequential scan into the write statement when its plan
+        // was made on a small table (writes at 50k fell below 400 calls/s).
         let pool = PgPoolOptions::new()
             .max_connections(max_connections.max(1))
-            .after_connect(move |conn, _meta| {
-                Box::pin(async move {
-                    if !chooses {
-                        let _ = sqlx::Executor::execute(
-                            &mut *conn,
-                            "SET plan_cache_mode = force_generic_plan",
-                        )
-                        .await;
-                    }
-                    Ok(())
-                })
-            })
             .connect_with(options)
             .await
             .map_err(|e| sql::unavailable(&e))?;
