@@ -78,6 +78,8 @@ mod nodes {
         ResourceType, Store as _, Tag, TagOp,
     };
 
+    use tagd_store_pg::{account_lock_key, resource_lock_key};
+
     use super::*;
 
     fn hot() -> ResourceRef {
@@ -202,7 +204,7 @@ mod nodes {
         // Another node is writing rm-a.
         let mut tx = sqlx::Connection::begin(&mut other).await.expect("begin");
         sqlx::query("SELECT pg_advisory_xact_lock($1)")
-            .bind(tagd_store_pg::resource_lock_key(&account, &a))
+            .bind(resource_lock_key(&account, &a))
             .execute(&mut *tx)
             .await
             .expect("lock rm-a");
@@ -211,43 +213,49 @@ mod nodes {
             .expect("a write to rm-b does not wait for rm-a's")
             .expect("apply");
         assert!(report.failures.is_empty());
-        let waiting = tokio::spawn({
-            let node = node.clone();
-            async move { node.apply(on_a).await }
-        });
-        someone_waits_for(&mut watcher, tagd_store_pg::resource_lock_key(&account, &a)).await;
-        assert!(!waiting.is_finished(), "the write to rm-a waits");
-        tx.commit().await.expect("commit");
-        let report = tokio::time::timeout(bound, waiting)
-            .await
-            .expect("then goes through")
-            .expect("task")
-            .expect("apply");
-        assert!(report.failures.is_empty());
+        waits_until_released(
+            &node,
+            &mut watcher,
+            tx,
+            on_a,
+            resource_lock_key(&account, &a),
+        )
+        .await;
 
         // Another node is changing the account's catalogue: every write of the account waits.
         let (c, on_c) = on("rm-c", "first");
         let mut tx = sqlx::Connection::begin(&mut other).await.expect("begin");
         sqlx::query("SELECT pg_advisory_xact_lock($1)")
-            .bind(tagd_store_pg::account_lock_key(&account))
+            .bind(account_lock_key(&account))
             .execute(&mut *tx)
             .await
             .expect("lock the account");
+        waits_until_released(&node, &mut watcher, tx, on_c, account_lock_key(&account)).await;
+        let tags = node.get_tags(&account, &c).await.expect("read");
+        assert_eq!(tags.get("first"), Some("v"));
+    }
+
+    /// `changes` waits while `holder` holds the lock `key`, then goes through once it commits.
+    async fn waits_until_released(
+        node: &PgStore,
+        watcher: &mut PgConnection,
+        holder: sqlx::Transaction<'_, sqlx::Postgres>,
+        changes: ChangeSet,
+        key: i64,
+    ) {
         let waiting = tokio::spawn({
             let node = node.clone();
-            async move { node.apply(on_c).await }
+            async move { node.apply(changes).await }
         });
-        someone_waits_for(&mut watcher, tagd_store_pg::account_lock_key(&account)).await;
-        assert!(!waiting.is_finished(), "the write to rm-c waits");
-        tx.commit().await.expect("commit");
-        let report = tokio::time::timeout(bound, waiting)
+        someone_waits_for(watcher, key).await;
+        assert!(!waiting.is_finished(), "the write waits for lock {key}");
+        holder.commit().await.expect("commit");
+        let report = tokio::time::timeout(std::time::Duration::from_secs(30), waiting)
             .await
             .expect("then goes through")
             .expect("task")
             .expect("apply");
         assert!(report.failures.is_empty());
-        let tags = node.get_tags(&account, &c).await.expect("read");
-        assert_eq!(tags.get("first"), Some("v"));
     }
 
     /// What one node acknowledged, every node reads at once; they seal page tokens with the
