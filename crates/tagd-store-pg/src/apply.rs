@@ -3,7 +3,7 @@
 //! rules (`TagSet::apply`) against the state the transaction reads, then written as the rows
 //! that changed.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use sqlx::{PgConnection, PgPool, Row as _};
 use tagd_core::change::CatalogueChange;
@@ -50,7 +50,7 @@ pub(crate) async fn apply(pool: &PgPool, changes: &ChangeSet) -> Result<ApplyRep
         };
         if registered
             .as_ref()
-            .is_some_and(|known| !known.contains_key(&change.resource))
+            .is_some_and(|known| !known.contains(&change.resource))
         {
             failures.push(fail(ResourceProblem::NotRegistered));
             continue;
@@ -134,18 +134,10 @@ async fn apply_catalogue(
         .fetch_all(&mut *tx)
         .await
         .map_err(|e| db_error(&e))?;
-        let mut resources = Vec::with_capacity(carriers.len());
-        for row in carriers {
-            let get = |e: sqlx::Error| db_error(&e);
-            let region: String = row.try_get("region").map_err(get)?;
-            let rtype: String = row.try_get("rtype").map_err(get)?;
-            let rid: String = row.try_get("rid").map_err(get)?;
-            resources.push(ResourceRef {
-                region: tagd_core::Region::parse(&region).ok_or_else(|| sql::corrupt("region"))?,
-                resource_type: sql::resource_type(&rtype)?,
-                id: sql::resource_id(&rid)?,
-            });
-        }
+        let resources = carriers
+            .iter()
+            .map(sql::resource_ref)
+            .collect::<Result<Vec<_>, _>>()?;
         let refs: Vec<&ResourceRef> = resources.iter().collect();
         let current = load(tx, account, &refs).await?;
         let afters: Vec<(&ResourceRef, &TagSet, TagSet)> = current
@@ -192,19 +184,6 @@ async fn apply_catalogue(
     Ok(usize::try_from(held).is_ok_and(|held| held <= catalogue.quota))
 }
 
-/// The resources' rows as names, regions, types and ids side by side (for `unnest`).
-fn columns(resources: &[&ResourceRef]) -> (Vec<String>, Vec<String>, Vec<String>) {
-    let mut regions = Vec::with_capacity(resources.len());
-    let mut types = Vec::with_capacity(resources.len());
-    let mut ids = Vec::with_capacity(resources.len());
-    for r in resources {
-        regions.push(r.region.as_str().to_owned());
-        types.push(r.resource_type.as_str().to_owned());
-        ids.push(r.id.as_str().to_owned());
-    }
-    (regions, types, ids)
-}
-
 /// The current tag sets of `resources` (those that have tags), in one statement: a lookup by
 /// primary key per resource (`OFFSET 0`). As a semi-join, with a plan made while the table was
 /// small, the planner hashed the names and scanned every resource of the account, so writes
@@ -214,7 +193,7 @@ async fn load(
     account: &AccountId,
     resources: &[&ResourceRef],
 ) -> Result<HashMap<ResourceRef, TagSet>, StoreError> {
-    let (regions, types, ids) = columns(resources);
+    let named = Columns::of(resources);
     let rows = sqlx::query(
         "SELECT r.region, r.rtype, r.rid, r.keys, r.vals, r.uuid \
          FROM unnest($2::text[], $3::text[], $4::text[]) AS x(region, rtype, rid) \
@@ -222,23 +201,16 @@ async fn load(
          AND region = x.region AND rtype = x.rtype AND rid = x.rid OFFSET 0) AS r",
     )
     .bind(account.as_str())
-    .bind(regions)
-    .bind(types)
-    .bind(ids)
+    .bind(named.regions)
+    .bind(named.types)
+    .bind(named.ids)
     .fetch_all(&mut *tx)
     .await
     .map_err(|e| db_error(&e))?;
     let mut out = HashMap::with_capacity(rows.len());
     for row in rows {
         let get = |e: sqlx::Error| db_error(&e);
-        let region: String = row.try_get("region").map_err(get)?;
-        let rtype: String = row.try_get("rtype").map_err(get)?;
-        let rid: String = row.try_get("rid").map_err(get)?;
-        let resource = ResourceRef {
-            region: tagd_core::Region::parse(&region).ok_or_else(|| sql::corrupt("region"))?,
-            resource_type: sql::resource_type(&rtype)?,
-            id: sql::resource_id(&rid)?,
-        };
+        let resource = sql::resource_ref(&row)?;
         let tags = sql::tag_set(
             row.try_get("keys").map_err(get)?,
             row.try_get("vals").map_err(get)?,
@@ -254,8 +226,8 @@ async fn load_registered(
     tx: &mut PgConnection,
     account: &AccountId,
     resources: &[&ResourceRef],
-) -> Result<HashMap<ResourceRef, ()>, StoreError> {
-    let (regions, types, ids) = columns(resources);
+) -> Result<HashSet<ResourceRef>, StoreError> {
+    let named = Columns::of(resources);
     let rows = sqlx::query(
         "SELECT r.region, r.rtype, r.rid \
          FROM unnest($2::text[], $3::text[], $4::text[]) AS x(region, rtype, rid) \
@@ -263,31 +235,16 @@ async fn load_registered(
          AND region = x.region AND rtype = x.rtype AND rid = x.rid OFFSET 0) AS r",
     )
     .bind(account.as_str())
-    .bind(regions)
-    .bind(types)
-    .bind(ids)
+    .bind(named.regions)
+    .bind(named.types)
+    .bind(named.ids)
     .fetch_all(&mut *tx)
     .await
     .map_err(|e| db_error(&e))?;
-    let mut out = HashMap::with_capacity(rows.len());
-    for row in rows {
-        let get = |e: sqlx::Error| db_error(&e);
-        let region: String = row.try_get("region").map_err(get)?;
-        let rtype: String = row.try_get("rtype").map_err(get)?;
-        let rid: String = row.try_get("rid").map_err(get)?;
-        out.insert(
-            ResourceRef {
-                region: tagd_core::Region::parse(&region).ok_or_else(|| sql::corrupt("region"))?,
-                resource_type: sql::resource_type(&rtype)?,
-                id: sql::resource_id(&rid)?,
-            },
-            (),
-        );
-    }
-    Ok(out)
+    rows.iter().map(sql::resource_ref).collect()
 }
 
-/// Rows of a write, column by column (PostgreSQL takes them as arrays and `unnest`s them).
+/// Resources column by column (PostgreSQL takes them as arrays and `unnest`s them).
 #[derive(Default)]
 struct Columns {
     regions: Vec<String>,
@@ -296,6 +253,14 @@ struct Columns {
 }
 
 impl Columns {
+    fn of(resources: &[&ResourceRef]) -> Self {
+        let mut columns = Self::default();
+        for resource in resources {
+            columns.push(resource);
+        }
+        columns
+    }
+
     fn push(&mut self, resource: &ResourceRef) {
         self.regions.push(resource.region.as_str().to_owned());
         self.types.push(resource.resource_type.as_str().to_owned());

@@ -53,14 +53,7 @@ pub(crate) async fn delete_preset(
 ) -> Result<PresetDelete, StoreError> {
     let mut tx = pool.begin().await.map_err(|e| db_error(&e))?;
     sql::lock_account(&mut tx, account).await?;
-    let known: Option<i32> =
-        sqlx::query_scalar("SELECT 1 FROM preset_keys WHERE account = $1 AND key = $2")
-            .bind(account.as_str())
-            .bind(key.as_bytes())
-            .fetch_optional(&mut *tx)
-            .await
-            .map_err(|e| db_error(&e))?;
-    if known.is_none() {
+    if !preset_key_exists(&mut tx, account, key).await? {
         return Ok(PresetDelete::KeyNotFound);
     }
     let outcome = match value {
@@ -144,14 +137,7 @@ pub(crate) async fn list_preset_values(
     limit: usize,
 ) -> Result<Option<Vec<String>>, StoreError> {
     let mut tx = pool.begin().await.map_err(|e| db_error(&e))?;
-    let known: Option<i32> =
-        sqlx::query_scalar("SELECT 1 FROM preset_keys WHERE account = $1 AND key = $2")
-            .bind(account.as_str())
-            .bind(key.as_bytes())
-            .fetch_optional(&mut *tx)
-            .await
-            .map_err(|e| db_error(&e))?;
-    if known.is_none() {
+    if !preset_key_exists(&mut tx, account, key).await? {
         return Ok(None);
     }
     let mut b = QueryBuilder::<Postgres>::new("SELECT value FROM preset_values WHERE account = ");
@@ -216,4 +202,20 @@ pub(crate) async fn list_catalogue(
             })
         })
         .collect()
+}
+
+/// Whether `account` has the preset key `key`.
+async fn preset_key_exists(
+    tx: &mut sqlx::PgConnection,
+    account: &AccountId,
+    key: &str,
+) -> Result<bool, StoreError> {
+    let known: Option<i32> =
+        sqlx::query_scalar("SELECT 1 FROM preset_keys WHERE account = $1 AND key = $2")
+            .bind(account.as_str())
+            .bind(key.as_bytes())
+            .fetch_optional(tx)
+            .await
+            .map_err(|e| db_error(&e))?;
+    Ok(known.is_some())
 }

@@ -1,9 +1,12 @@
 //! What the engine's modules share: error mapping, the per-account lock, text and type filters
 //! in SQL, and the decoding of stored names.
 
-use sqlx::{Postgres, QueryBuilder};
+use sqlx::postgres::PgRow;
+use sqlx::{Postgres, QueryBuilder, Row as _};
 use tagd_core::catalogue::TextMatch;
-use tagd_core::{AccountId, ResourceId, ResourceRef, ResourceType, StoreError, TagSet, TypeFilter};
+use tagd_core::{
+    AccountId, Region, ResourceId, ResourceRef, ResourceType, StoreError, TagSet, TypeFilter,
+};
 
 /// A database error in the store's terms: the database out of reach is `Unavailable` (the
 /// dialects answer 503, which clients retry), anything else an engine error.
@@ -178,6 +181,18 @@ fn push_type_condition(b: &mut QueryBuilder<Postgres>, column: &str, types: &Typ
 
 pub(crate) fn text(bytes: Vec<u8>, what: &str) -> Result<String, StoreError> {
     String::from_utf8(bytes).map_err(|_| corrupt(what))
+}
+
+/// The resource a row names in its `region`, `rtype` and `rid` columns.
+pub(crate) fn resource_ref(row: &PgRow) -> Result<ResourceRef, StoreError> {
+    let get = |column: &str| -> Result<String, StoreError> {
+        row.try_get(column).map_err(|e| db_error(&e))
+    };
+    Ok(ResourceRef {
+        region: Region::parse(&get("region")?).ok_or_else(|| corrupt("region"))?,
+        resource_type: resource_type(&get("rtype")?)?,
+        id: resource_id(&get("rid")?)?,
+    })
 }
 
 pub(crate) fn resource_type(s: &str) -> Result<ResourceType, StoreError> {
