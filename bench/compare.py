@@ -243,10 +243,10 @@ def tagd_side(args, size, engine):
     }
 
 
-def server_us(run, per="us_per_ok"):
+def server_us(run):
     """The server's CPU µs per call: tagd's process, plus PostgreSQL's processes on that
     engine (None when /proc's 10 ms ticks saw less than one)."""
-    tagd = (run.get("server_cpu") or {}).get(per)
+    tagd = (run.get("server_cpu") or {}).get("us_per_ok")
     if "database_cpu" not in run or tagd is None:
         return tagd
     database = run["database_cpu"].get("us_per_ok")

@@ -350,6 +350,16 @@ def targets(sizes_out):
     return verdicts
 
 
+def row_head(r):
+    """The cells a workload's row starts with in both tables, up to the server's µs/ok."""
+    tags = f"{r['tags_per_s']:,.0f}" if r["tags_per_s"] else ""
+    listing = f"{r['listing_p99_ms']:.1f}" if r["listing_p99_ms"] else ""
+    server = f"{r['server_us_per_ok']:.0f}" if r["server_us_per_ok"] else ""
+    name = r["workload"] + (f" `{r['filter']}`" if r["filter"] and "W4" in r["workload"] else "")
+    return (f"| {name} | {r['connections']} | {r['ok_per_s']:,.0f} | {tags} | "
+            f"{r['p50_ms']:.2f} | {r['p99_ms']:.2f} | {listing} | {server} |")
+
+
 def markdown(summary):
     lines = []
     for size in summary["sizes"]:
@@ -382,13 +392,8 @@ def markdown(summary):
         )
         lines.append("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
         for r in size["table"]:
-            tags = f"{r['tags_per_s']:,.0f}" if r["tags_per_s"] else ""
-            listing = f"{r['listing_p99_ms']:.1f}" if r["listing_p99_ms"] else ""
-            server = f"{r['server_us_per_ok']:.0f}" if r["server_us_per_ok"] else ""
-            name = r["workload"] + (f" `{r['filter']}`" if r["filter"] and "W4" in r["workload"] else "")
             lines.append(
-                f"| {name} | {r['connections']} | {r['ok_per_s']:,.0f} | {tags} | "
-                f"{r['p50_ms']:.2f} | {r['p99_ms']:.2f} | {listing} | {server} | "
+                f"{row_head(r)} "
                 f"{r['server_cores'] or 0:.2f} | {r['client_cores']:.2f} | "
                 f"{r['other_cores'] or 0:.2f} | {r['errors']} | "
                 f"{r['server_read_mib_s'] or 0:.1f} / {r['server_write_mib_s'] or 0:.1f} | "
@@ -415,14 +420,9 @@ def markdown(summary):
         )
         lines.append("|---|---|---|---|---|---|---|---|---|---|---|---|")
         for r in size["table"]:
-            tags = f"{r['tags_per_s']:,.0f}" if r["tags_per_s"] else ""
-            listing = f"{r['listing_p99_ms']:.1f}" if r["listing_p99_ms"] else ""
-            server = f"{r['server_us_per_ok']:.0f}" if r["server_us_per_ok"] else ""
             database = f"{r['database_us_per_ok']:.0f}" if r["database_us_per_ok"] else ""
-            name = r["workload"] + (f" `{r['filter']}`" if r["filter"] and "W4" in r["workload"] else "")
             lines.append(
-                f"| {name} | {r['connections']} | {r['ok_per_s']:,.0f} | {tags} | "
-                f"{r['p50_ms']:.2f} | {r['p99_ms']:.2f} | {listing} | {server} | {database} | "
+                f"{row_head(r)} {database} | "
                 f"{(r['server_cores'] or 0) + (r['database_cores'] or 0):.2f} | "
                 f"{r['client_cores']:.2f} | {r['errors']} |"
             )
